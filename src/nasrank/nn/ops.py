@@ -1,0 +1,168 @@
+"""Operations shared by the cell-based search spaces.
+
+Module and attribute names follow the NAS-Bench-201 reference implementation, so a state dict of a
+nasrank network has exactly the keys (and shapes) of the benchmark's network and official
+checkpoints load without renaming.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["ReLUConvBN", "AvgPool3x3", "Identity", "Zero", "ResNetBasicBlock"]
+
+
+class ReLUConvBN(nn.Module):
+    """ReLU -> Conv2d -> BatchNorm2d, the convolution of the NAS-Bench-201 and DARTS spaces.
+
+    Args:
+        C_in: Input channels.
+        C_out: Output channels.
+        kernel_size: Square kernel size.
+        stride: Convolution stride.
+        padding: Zero padding.
+        dilation: Convolution dilation.
+        affine: Whether BatchNorm has a learnable scale and shift.
+        track_running_stats: Whether BatchNorm keeps running statistics (used in eval mode).
+        bias: Whether the convolution has a bias. The benchmark uses ``bias = not affine``;
+            ``None`` applies that rule.
+
+    Example:
+        >>> op = ReLUConvBN(16, 16, 3, 1, 1)
+        >>> op(torch.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 16, 8, 8])
+    """
+
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        kernel_size: int,
+        stride: int,
+        padding: int,
+        dilation: int = 1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        bias: bool | None = None,
+    ) -> None:
+        super().__init__()
+        use_bias = (not affine) if bias is None else bias
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(
+                C_in, C_out, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                bias=use_bias,
+            ),
+            nn.BatchNorm2d(C_out, affine=affine, track_running_stats=track_running_stats),
+        )
+
+    @property
+    def conv(self) -> nn.Conv2d:
+        return self.op[1]
+
+    @property
+    def bn(self) -> nn.BatchNorm2d:
+        return self.op[2]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+    def forward_after_relu(self, relu_x: torch.Tensor) -> torch.Tensor:
+        """Conv -> BN on an input that has already been passed through ReLU (shared ReLUs)."""
+        return self.op[2](self.op[1](relu_x))
+
+
+class AvgPool3x3(nn.Module):
+    """3x3 average pooling, padding 1, padded zeros excluded from the average.
+
+    Example:
+        >>> AvgPool3x3()(torch.ones(1, 1, 4, 4)).unique()
+        tensor([1.])
+    """
+
+    def __init__(self, stride: int = 1) -> None:
+        super().__init__()
+        self.op = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class Identity(nn.Module):
+    """``skip_connect`` with stride 1 and equal channels."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Zero(nn.Module):
+    """The ``none`` operation: an all-zero output of the right shape.
+
+    Cells built by nasrank never call it (a ``none`` edge is simply left out of the sum); it exists
+    so that the module tree, and hence ``print(model)``, mirrors the architecture.
+
+    Example:
+        >>> Zero(stride=2)(torch.ones(1, 3, 4, 4)).shape
+        torch.Size([1, 3, 2, 2])
+    """
+
+    def __init__(self, stride: int = 1, C_out: int | None = None) -> None:
+        super().__init__()
+        self.stride = stride
+        self.C_out = C_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        s = self.stride
+        return x.new_zeros(n, self.C_out or c, -(-h // s), -(-w // s))
+
+
+class ResNetBasicBlock(nn.Module):
+    """The residual reduction block between the stages of the NAS-Bench-201 network.
+
+    ``conv_b(conv_a(x)) + downsample(x)`` with ``conv_a`` a strided 3x3 ReLUConvBN, ``conv_b`` a 3x3
+    ReLUConvBN, and (stride 2) a shortcut of 2x2 average pooling followed by a bias-free 1x1 conv.
+
+    Example:
+        >>> ResNetBasicBlock(16, 32, 2)(torch.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 32, 4, 4])
+    """
+
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        stride: int = 2,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        self.conv_a = ReLUConvBN(C_in, C_out, 3, stride, 1, 1, affine, track_running_stats)
+        self.conv_b = ReLUConvBN(C_out, C_out, 3, 1, 1, 1, affine, track_running_stats)
+        self.downsample: nn.Module | None
+        if stride == 2:
+            self.downsample = nn.Sequential(
+                nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+                nn.Conv2d(C_in, C_out, kernel_size=1, stride=1, padding=0, bias=False),
+            )
+        elif C_in != C_out:
+            self.downsample = ReLUConvBN(C_in, C_out, 1, 1, 0, 1, affine, track_running_stats)
+        else:
+            self.downsample = None
+        self.in_dim = C_in
+        self.out_dim = C_out
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv_b(self.conv_a(x))
+        residual = x if self.downsample is None else self.downsample(x)
+        return residual + out
+
+
+def avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
+    """Functional form of :class:`AvgPool3x3` with stride 1."""
+    return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)

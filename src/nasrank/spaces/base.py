@@ -1,0 +1,114 @@
+"""The :class:`SearchSpace` abstract base class.
+
+A search space turns plain, immutable architecture encodings (``Arch``: a tuple of ints for the
+cell-based spaces) into PyTorch models and offers the operations search strategies need. It is not
+the model, not the sampler state and not a benchmark client (those are separate objects).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from .._rng import as_generator
+from ..exceptions import InvalidArchitectureError
+
+__all__ = ["SearchSpace", "Arch"]
+
+Arch = tuple[int, ...]
+
+
+class SearchSpace(ABC):
+    """Abstract search space.
+
+    Subclasses implement the abstract methods; the others have generic implementations that a
+    space may override with faster ones. ``rng`` arguments accept an int seed, a
+    :class:`numpy.random.Generator` or ``None``.
+
+    Attributes:
+        name: The registry name of the space.
+    """
+
+    name: str = ""
+    #: ``build()`` keyword arguments of a small, fast network (conformance tests, smoke runs).
+    tiny_build_config: dict[str, Any] = {}
+    #: Input shape (channels, height, width) the tiny network is exercised with.
+    tiny_input_shape: tuple[int, int, int] = (3, 32, 32)
+
+    # --- required ---------------------------------------------------------------------------
+    @abstractmethod
+    def from_str(self, text: str) -> Arch:
+        """Parse the space's official string format into an architecture.
+
+        Raises:
+            InvalidArchitectureError: if the string is malformed or outside the space.
+        """
+
+    @abstractmethod
+    def to_str(self, arch: Sequence[int]) -> str:
+        """Official string form of ``arch``."""
+
+    @abstractmethod
+    def validate(self, arch: Any) -> Arch:
+        """Return ``arch`` as a canonical tuple, raising ``InvalidArchitectureError`` if it is not
+        an element of the space (wrong length, out-of-range op index, wrong type)."""
+
+    @abstractmethod
+    def sample(self, rng: int | np.random.Generator | None = None) -> Arch:
+        """Draw an architecture uniformly at random."""
+
+    @abstractmethod
+    def build(self, arch: Sequence[int], num_classes: int = 10, **config: Any) -> nn.Module:
+        """Build the network of ``arch``; its ``forward`` returns logits only."""
+
+    # --- generic defaults -------------------------------------------------------------------
+    def neighbours(self, arch: Sequence[int]) -> list[Arch]:
+        """All architectures one mutation away from ``arch`` (not including ``arch``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not enumerate neighbours")
+
+    def mutate(self, arch: Sequence[int], rng: int | np.random.Generator | None = None) -> Arch:
+        """A uniformly chosen neighbour of ``arch``."""
+        options = self.neighbours(arch)
+        if not options:
+            raise InvalidArchitectureError(f"architecture {arch!r} has no neighbours")
+        gen = as_generator(rng)
+        return options[int(gen.integers(len(options)))]
+
+    def is_valid(self, arch: Sequence[int]) -> bool:
+        """Whether ``arch`` yields a network whose output depends on its input."""
+        self.validate(arch)
+        return True
+
+    def canonical_key(self, arch: Sequence[int]) -> Hashable:
+        """A key that is equal for two architectures iff they compute the same function family."""
+        return self.validate(arch)
+
+    def canonical(self, arch: Sequence[int]) -> Arch:
+        """A fixed representative of the isomorphism class of ``arch``."""
+        return self.validate(arch)
+
+    def encode(self, arch: Sequence[int]) -> np.ndarray:
+        """A fixed-length float32 feature vector for surrogate models."""
+        raise NotImplementedError(f"{type(self).__name__} does not define an encoding")
+
+    def all_archs(self) -> Iterator[Arch]:
+        """Iterate over every architecture of a finite space."""
+        raise NotImplementedError(f"{type(self).__name__} is not enumerable")
+
+    @property
+    def size(self) -> int | None:
+        """Number of architectures, or ``None`` if the space is not enumerable."""
+        return None
+
+    def num_params(self, arch: Sequence[int], num_classes: int = 10, **config: Any) -> int:
+        """Number of parameters of ``build(arch, num_classes, **config)``."""
+        from ..nn import count_parameters
+
+        return count_parameters(self.build(arch, num_classes=num_classes, **config))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
