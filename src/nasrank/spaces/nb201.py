@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,7 @@ def _analyse(arch: Arch) -> tuple[list[bool], list[bool]]:
     return zero, live
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compile_plan(arch: Arch) -> tuple[tuple[tuple[int, tuple[tuple[int, int, int], ...]], ...], bool]:
     """Compile the cell's forward plan: per computed node, its (edge, source, kind) terms."""
     zero, live = _analyse(arch)

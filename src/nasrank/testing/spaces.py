@@ -121,7 +121,7 @@ def check_build_forward(space: SearchSpace) -> None:
         net = space.build(a, num_classes=7, in_channels=shape[0], **cfg)
         torch.manual_seed(123)
         twin = space.build(a, num_classes=7, in_channels=shape[0], **cfg)
-        for (k1, v1), (k2, v2) in zip(net.state_dict().items(), twin.state_dict().items()):
+        for (k1, v1), (k2, v2) in zip(net.state_dict().items(), twin.state_dict().items(), strict=True):
             assert k1 == k2 and torch.equal(v1, v2), f"build is not reproducible ({k1})"
         assert count_parameters(net) == space.num_params(
             a, num_classes=7, in_channels=shape[0], **cfg

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from nasrank.cli import main
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def test_spaces_list(capsys):
+    assert main(["spaces", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"name": "nb201", "size": 15625}.items() <= rows[0].items()
+
+
+def test_spaces_show_json(capsys):
+    assert main(["spaces", "show", "nb201", "--arch", ARCH, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["valid"] is True
+    assert info["params"] == 802426  # benchmark index 1: params_m_cifar10 = 0.802426
+    assert info["encoding"] == [3, 3, 4, 1, 3, 1]
+    assert info["flops"] == 113_951_370  # xautodl counter: 113.95137 MFLOPs
+    assert info["arch"] == ARCH
+
+
+def test_spaces_show_table_mentions_canonical(capsys):
+    arch = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    assert main(["spaces", "show", "nb201", "--arch", arch]) == 0
+    out = capsys.readouterr().out
+    assert "False" not in out  # valid
+    assert "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|" in out.replace("\n", "").replace(" ", "")
+
+
+def test_malformed_arch_is_one_line_exit_2(capsys):
+    assert main(["spaces", "show", "nb201", "--arch", "garbage"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("Error: malformed NB201 architecture string 'garbage'")
+    assert "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|" in err
+
+
+def test_out_of_space_op_and_unknown_space(capsys):
+    bad = ARCH.replace("avg_pool_3x3", "max_pool_3x3")
+    assert main(["spaces", "show", "nb201", "--arch", bad]) == 2
+    assert "unknown NB201 operation 'max_pool_3x3'" in capsys.readouterr().err
+    assert main(["spaces", "show", "nb2O1", "--arch", ARCH]) == 2
+    assert "Did you mean 'nb201'" in capsys.readouterr().err
+
+
+def test_console_script_subprocess_no_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "nasrank", "spaces", "show", "nb201", "--arch", "garbage"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stdout == ""
+
+
+def test_version_and_help(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == __import__("nasrank").__version__
+    assert main(["--help"]) == 0
+    assert "spaces" in capsys.readouterr().out
