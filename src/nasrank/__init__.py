@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exceptions
+from .estimators import create_estimator, list_estimators
 from .exceptions import (
     BenchmarkDataError,
     ConfigError,
@@ -32,6 +33,8 @@ __all__ = [
     "__version__",
     "create_space",
     "list_spaces",
+    "create_estimator",
+    "list_estimators",
     "SearchSpace",
     "exceptions",
     "NasrankError",

@@ -14,3 +14,44 @@ ESTIMATORS: Registry = Registry("estimator")
 PROXIES: Registry = Registry("proxy")
 
 __all__ = ["ESTIMATORS", "PROXIES"]
+
+# --- learning-curve estimators (TSE family, baselines, LcSVR, effective budget) ---------------
+from . import curve, lcsvr  # noqa: E402,F401  (registers the learning-curve estimators)
+from .budget import effective_training_budget, overfit_epoch  # noqa: E402
+from .curve import GAMMA_PAPER, GAMMA_RELEASED_CODE, CurveEstimator  # noqa: E402
+from .lcsvr import LcSVR  # noqa: E402
+
+__all__ += [
+    "create_estimator",
+    "list_estimators",
+    "CurveEstimator",
+    "LcSVR",
+    "effective_training_budget",
+    "overfit_epoch",
+    "GAMMA_PAPER",
+    "GAMMA_RELEASED_CODE",
+]
+
+
+def create_estimator(name: str, **params: object) -> CurveEstimator:
+    """Instantiate the learning-curve estimator registered as ``name``.
+
+    Raises:
+        UnknownNameError: if no estimator has that name (the message lists the valid ones).
+
+    Example:
+        >>> from nasrank.training import LearningCurve
+        >>> create_estimator("tse-ema", gamma=0.5).compute(LearningCurve(train_loss=[4.0, 2.0]), 2)
+        4.0
+    """
+    return ESTIMATORS.get(name)(**params)
+
+
+def list_estimators(pattern: str | None = None) -> list[str]:
+    """Names of the registered learning-curve estimators, optionally filtered by a glob.
+
+    Example:
+        >>> list_estimators("tse*")
+        ['tse', 'tse-e', 'tse-ema']
+    """
+    return ESTIMATORS.list(pattern)
