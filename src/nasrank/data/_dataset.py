@@ -333,7 +333,16 @@ class ImageDataset:
             >>> x.dtype, x.shape, y.tolist()
             (torch.float32, torch.Size([3, 1, 8, 8]), [0, 1, 2])
         """
-        idx = self._as_index(indices)
+        return self._gather(self._as_index(indices), device, augment, generator)
+
+    def _gather(
+        self,
+        idx: torch.Tensor | slice,
+        device: str | torch.device | None,
+        augment: bool,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # no validation here: called per training step with trusted indices (no host sync)
         u8 = self.images[idx]
         y = self.labels[idx]
         if device is not None:
@@ -380,7 +389,7 @@ class ImageDataset:
         )
         stop = n - n % batch_size if drop_last else n
         for start in range(0, stop, batch_size):
-            yield self.batch(order[start : start + batch_size], device=device, augment=augment, generator=generator)
+            yield self._gather(order[start : start + batch_size], device, augment, generator)
 
     def channel_stats(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-channel mean and std of the pixels (in 0-1 units), computed from the data.
