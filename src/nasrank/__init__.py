@@ -17,6 +17,7 @@ from typing import Any
 
 from . import exceptions
 from .estimators import create_estimator, list_estimators
+from .estimators.zero_cost import compute_proxies, list_proxies
 from .exceptions import (
     BenchmarkDataError,
     ConfigError,
@@ -35,6 +36,8 @@ __all__ = [
     "list_spaces",
     "create_estimator",
     "list_estimators",
+    "compute_proxies",
+    "list_proxies",
     "SearchSpace",
     "exceptions",
     "NasrankError",

@@ -13,6 +13,8 @@ from .._registry import Registry
 ESTIMATORS: Registry = Registry("estimator")
 PROXIES: Registry = Registry("proxy")
 
+from . import zero_cost  # noqa: E402,F401  (registers the zero-cost proxies)
+
 __all__ = ["ESTIMATORS", "PROXIES"]
 
 # --- learning-curve estimators (TSE family, baselines, LcSVR, effective budget) ---------------

@@ -1,0 +1,403 @@
+"""Shared machinery of the zero-cost proxies: the :class:`Proxy` base class, the per-call
+:class:`ProxyContext` that shares forward/backward passes, and :func:`compute_proxies`.
+
+Every proxy works on private copies of the caller's model, so the caller's parameters, buffers,
+gradients, ``requires_grad`` flags and train/eval modes are never touched.
+
+The proxies that need the gradient of the training loss (``grad_norm``, ``snip``, ``plain``,
+``fisher``, ``grasp``) and those that need the gradient of the summed logits w.r.t. the input or the
+ReLU activation patterns (``jacob_cov``, ``nwot``) are served by **one** forward pass of one copy
+(train-mode BatchNorm, as the reference runs them) and the fewest backward passes, when they are
+requested together.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...exceptions import ConfigError
+from .. import PROXIES
+
+__all__ = [
+    "Proxy",
+    "ProxyContext",
+    "ProxyResult",
+    "compute_proxies",
+    "list_proxies",
+    "proxy_info",
+    "weight_layers",
+]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: what a proxy may ask of the shared pass
+NEEDS = frozenset({"grad", "act_grad", "hvp", "input_grad", "relu", "relu_visited"})
+
+
+class Proxy(ABC):
+    """A zero-cost proxy: a number computed from an untrained network and one minibatch.
+
+    Subclasses set the class attributes below and implement :meth:`compute`. Options are keyword
+    arguments of the constructor and are only stored there.
+
+    Attributes:
+        name: Registry name (set by :func:`compute_proxies` users via ``PROXIES``).
+        higher_is_better: Whether a larger value predicts a better architecture.
+        bn_mode: How BatchNorm behaves while the proxy is computed (``"train"``, ``"off"``, ...).
+        batch_size: The batch size of the proxy's reference publication (``None``: no data).
+        needs: Quantities of the shared forward/backward pass the proxy reads.
+
+    Example:
+        >>> from nasrank.estimators import PROXIES
+        >>> PROXIES.get("snip").higher_is_better
+        True
+    """
+
+    name: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+    bn_mode: ClassVar[str] = "train"
+    batch_size: ClassVar[int | None] = 64
+    needs: ClassVar[frozenset[str]] = frozenset()
+
+    def needs_for(self) -> frozenset[str]:
+        """The shared-pass quantities this configured instance needs (default: :attr:`needs`)."""
+        return self.needs
+
+    @abstractmethod
+    def compute(self, ctx: ProxyContext) -> float:
+        """Return the proxy's value for ``ctx.model`` on ``ctx.batch`` (NaN when undefined)."""
+
+
+def weight_layers(model: nn.Module) -> list[nn.Module]:
+    """The layers whose ``.weight`` the reference proxies score: every ``Conv2d`` and ``Linear``.
+
+    Example:
+        >>> len(weight_layers(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))))
+        2
+    """
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def _relu_points(model: nn.Module) -> list[tuple[nn.Module, bool]]:
+    """Where NASWOT reads ReLU inputs: ``(module, pre_hook_on_conv)`` pairs.
+
+    Every ``nn.ReLU`` module is hooked on its input, except the ReLU of a nasrank ``ReLUConvBN``
+    (recognised by its ``forward_after_relu`` method): such a block may apply its ReLU once for
+    several convolutions, so the input of its convolution (``ReLU(x)``, whose sign pattern equals
+    that of ``x``) is read instead, once per convolution, as in the reference network.
+    """
+    skip: set[int] = set()
+    points: list[tuple[nn.Module, bool]] = []
+    for m in model.modules():
+        if hasattr(m, "forward_after_relu") and isinstance(getattr(m, "op", None), nn.Sequential):
+            seq = m.op
+            relu = next((c for c in seq if isinstance(c, nn.ReLU)), None)
+            conv = next((c for c in seq if isinstance(c, nn.Conv2d)), None)
+            if relu is not None and conv is not None:
+                skip.add(id(relu))
+                points.append((conv, True))
+    for m in model.modules():
+        if isinstance(m, nn.ReLU) and id(m) not in skip:
+            points.append((m, False))
+    return points
+
+
+@dataclass
+class SharedPass:
+    """Results of the shared forward/backward pass (train-mode BatchNorm, one copy)."""
+
+    layers: list[nn.Module]
+    weights: list[torch.Tensor]
+    grads: list[torch.Tensor] | None = None
+    act_grad_products: list[torch.Tensor] | None = None  # per layer: (N, C_out) sum_spatial a*dL/da
+    hvp: list[torch.Tensor] | None = None
+    input_grad: torch.Tensor | None = None
+    relu_inputs: list[tuple[torch.Tensor, bool]] = field(default_factory=list)  # (tensor, visited)
+
+
+class ProxyContext:
+    """Everything one :func:`compute_proxies` call shares between proxies.
+
+    Args:
+        model: The caller's model (never modified; proxies use :meth:`copy_model`).
+        batch: ``(inputs, targets)``.
+        loss_fn: Loss of ``(logits, targets)``, averaged over the batch.
+        seed: Seed of every random draw a proxy makes.
+        device: Where copies and data live.
+        needs: Union of the shared-pass quantities the requested proxies read.
+
+    Example:
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        >>> ctx = ProxyContext(net, (torch.ones(3, 4), torch.zeros(3, dtype=torch.long)))
+        >>> ctx.shared(frozenset({"grad"})).grads[0].shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        batch: tuple[torch.Tensor, torch.Tensor],
+        loss_fn: LossFn | None = None,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+        needs: frozenset[str] = frozenset(),
+    ) -> None:
+        self.model = model
+        if device is None:
+            p = next(iter(model.parameters()), None)
+            device = p.device if p is not None else torch.device("cpu")
+        self.device = torch.device(device)
+        x, y = batch
+        self.inputs = x.to(self.device)
+        self.targets = y.to(self.device)
+        self.loss_fn: LossFn = loss_fn if loss_fn is not None else F.cross_entropy
+        self.seed = seed
+        self.needs = needs
+        self._shared: SharedPass | None = None
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A fresh ``torch.Generator`` on :attr:`device` seeded with ``seed + offset``."""
+        g = torch.Generator(device=self.device)
+        g.manual_seed(int(self.seed) + offset)
+        return g
+
+    def copy_model(self, train: bool = True) -> nn.Module:
+        """A deep copy of the model on :attr:`device`, gradients cleared, in train/eval mode."""
+        net = copy.deepcopy(self.model).to(self.device)
+        for p in net.parameters():
+            p.grad = None
+            p.requires_grad_(True)
+        net.train(train)
+        return net
+
+    # ------------------------------------------------------------------ shared pass
+    def shared(self, needs: frozenset[str] | None = None) -> SharedPass:
+        """Run (once) the shared pass computing everything in ``needs | self.needs``."""
+        if self._shared is None:
+            self._shared = self._run_shared(self.needs | (needs or frozenset()))
+        return self._shared
+
+    def _run_shared(self, needs: frozenset[str]) -> SharedPass:
+        net = self.copy_model(train=True)
+        layers = weight_layers(net)
+        weights = [m.weight for m in layers]
+        out = SharedPass(layers=layers, weights=weights)
+        need_loss = bool(needs & {"grad", "act_grad", "hvp"})
+        need_in = bool(needs & {"input_grad", "relu_visited"})
+        need_relu = bool(needs & {"relu", "relu_visited"})
+        acts: dict[int, list[torch.Tensor]] = {}
+        relu_ins: list[tuple[torch.Tensor, bool]] = []
+        handles = []
+        if "act_grad" in needs:
+            for i, m in enumerate(layers):
+                def _save(mod: nn.Module, inp: Any, o: torch.Tensor, i: int = i) -> None:
+                    acts.setdefault(i, []).append(o)
+
+                handles.append(m.register_forward_hook(_save))
+        if need_relu:
+            for m, is_conv in _relu_points(net):
+                def _save_relu(mod: nn.Module, inp: tuple[torch.Tensor, ...], c: bool = is_conv) -> None:
+                    relu_ins.append((inp[0], c))
+
+                handles.append(m.register_forward_pre_hook(_save_relu))
+        x = self.inputs.detach().clone()
+        if need_in:
+            x.requires_grad_(True)
+        try:
+            logits = net(x)
+        finally:
+            for h in handles:
+                h.remove()
+        flat_acts = [(i, a) for i, lst in acts.items() for a in lst]
+        if need_loss:
+            loss = self.loss_fn(logits, self.targets)
+            targets = weights + [a for _, a in flat_acts]
+            g = torch.autograd.grad(
+                loss, targets, allow_unused=True,
+                retain_graph=need_in or "hvp" in needs, create_graph="hvp" in needs,
+            )
+            grads = [
+                torch.zeros_like(w) if gi is None else gi for w, gi in zip(weights, g[: len(weights)], strict=True)
+            ]
+            if "hvp" in needs:
+                z = sum((gi * gi.detach()).sum() for gi in g[: len(weights)] if gi is not None)
+                if isinstance(z, torch.Tensor) and z.requires_grad:
+                    h = torch.autograd.grad(z, weights, allow_unused=True, retain_graph=need_in)
+                else:
+                    h = (None,) * len(weights)
+                out.hvp = [torch.zeros_like(w) if hi is None else hi.detach() for w, hi in zip(weights, h, strict=True)]
+            out.grads = [gi.detach() for gi in grads]
+            if "act_grad" in needs:
+                prods = [torch.zeros(x.shape[0], m.weight.shape[0], device=self.device) for m in layers]
+                for (i, a), ga in zip(flat_acts, g[len(weights):], strict=True):
+                    if ga is None:
+                        continue
+                    p = a.detach() * ga.detach()
+                    prods[i] = prods[i] + (p.flatten(2).sum(-1) if p.dim() > 2 else p)
+                out.act_grad_products = prods
+        if need_in:
+            rel = [t for t, _ in relu_ins]
+            if logits.requires_grad:
+                targets = [x] + rel
+                g = torch.autograd.grad(logits.sum(), targets, allow_unused=True)
+            else:
+                g = (None,) * (1 + len(rel))
+            out.input_grad = torch.zeros_like(x) if g[0] is None else g[0].detach()
+            out.relu_inputs = [
+                (t.detach(), gi is not None) for (t, _), gi in zip(relu_ins, g[1:], strict=True)
+            ]
+        elif need_relu:
+            out.relu_inputs = [(t.detach(), True) for t, _ in relu_ins]
+        return out
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """A proxy value with its bookkeeping (returned by :func:`compute_proxies` with ``details``)."""
+
+    name: str
+    value: float
+    higher_is_better: bool
+    seconds: float
+
+
+def _resolve(names: str | Iterable[str] | None) -> list[str]:
+    if names is None:
+        return PROXIES.list()
+    if isinstance(names, str):
+        names = [n for n in names.replace(",", " ").split() if n]
+    out: list[str] = []
+    for n in names:
+        PROXIES.get(n)  # raises UnknownNameError with did-you-mean
+        key = n.strip().lower()
+        if key not in out:
+            out.append(key)
+    if not out:
+        raise ConfigError("`names` must name at least one proxy")
+    return out
+
+
+def _make(name: str, options: dict[str, Any] | None) -> Proxy:
+    cls = PROXIES.get(name)
+    kwargs = (options or {}).get(name, {})
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"options[{name!r}] must be a dict of keyword arguments, got {kwargs!r}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"invalid options for proxy {name!r}: {exc}") from None
+
+
+def _finite(v: Any) -> float:
+    v = float(v)
+    return v if math.isfinite(v) else float("nan")
+
+
+def compute_proxies(
+    model: nn.Module,
+    batch: tuple[torch.Tensor, torch.Tensor] | Sequence[torch.Tensor],
+    names: str | Iterable[str] | None = None,
+    loss_fn: LossFn | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    details: bool = False,
+) -> dict[str, float] | dict[str, ProxyResult]:
+    """Compute zero-cost proxies of ``model`` on one minibatch.
+
+    The caller's model is left exactly as it was (parameters, buffers, gradients,
+    ``requires_grad`` flags, train/eval modes): every proxy works on a private copy. Proxies that
+    read the loss gradient, the input gradient or ReLU patterns share one forward pass.
+    Non-finite values (and proxies undefined on the model, e.g. a cell with no path from input to
+    output) are returned as NaN.
+
+    Args:
+        model: A classifier whose ``forward`` returns logits.
+        batch: ``(inputs, targets)``; the whole batch is used by every proxy (see each proxy's
+            ``batch_size`` for the size its publication used).
+        names: Proxy names (list, or one comma/space separated string); ``None`` = all of
+            :func:`list_proxies`.
+        loss_fn: ``loss_fn(logits, targets)`` averaged over the batch; default cross-entropy.
+        seed: Seed of every random draw (only ``zen`` draws).
+        device: Device of the copies; default the model's.
+        options: Per-proxy constructor options, e.g. ``{"gradsign": {"method": "loop"}}``.
+        details: Return :class:`ProxyResult` objects (value, sign, seconds) instead of floats.
+
+    Returns:
+        ``{name: value}`` in the order requested.
+
+    Raises:
+        UnknownNameError: for an unknown proxy name (the message lists the valid ones).
+
+    Example:
+        >>> import nasrank
+        >>> net = nasrank.create_space("nb201").build((3, 3, 0, 1, 3, 4), C=4, N=1)
+        >>> x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
+        >>> scores = nasrank.compute_proxies(net, (x, y), names=["snip", "synflow"])
+        >>> sorted(scores)
+        ['snip', 'synflow']
+    """
+    if len(batch) != 2:
+        raise ConfigError("`batch` must be a pair (inputs, targets)")
+    x, y = batch
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise ConfigError("`batch` must hold two tensors (inputs, targets)")
+    if x.dim() < 2 or x.shape[0] < 1 or y.shape[0] != x.shape[0]:
+        raise ConfigError(
+            f"inputs and targets must have the same non-zero batch size, got {tuple(x.shape)} "
+            f"and {tuple(y.shape)}"
+        )
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"`seed` must be an int >= 0, got {seed!r}")
+    if not x.is_floating_point():
+        raise ConfigError(f"inputs must be a floating-point tensor, got {x.dtype}")
+    keys = _resolve(names)
+    proxies = {k: _make(k, options) for k in keys}
+    needs = frozenset().union(*(p.needs_for() for p in proxies.values()))
+    ctx = ProxyContext(model, (x, y), loss_fn=loss_fn, seed=seed, device=device, needs=needs)
+    results: dict[str, ProxyResult] = {}
+    for k, p in proxies.items():
+        t0 = time.perf_counter()
+        v = _finite(p.compute(ctx))
+        results[k] = ProxyResult(k, v, type(p).higher_is_better, time.perf_counter() - t0)
+    if details:
+        return results
+    return {k: r.value for k, r in results.items()}
+
+
+def list_proxies(pattern: str | None = None) -> list[str]:
+    """Names of the registered zero-cost proxies, optionally filtered by a glob ``pattern``.
+
+    Example:
+        >>> "synflow" in list_proxies()
+        True
+    """
+    return PROXIES.list(pattern)
+
+
+def proxy_info(name: str) -> dict[str, Any]:
+    """Sign, BatchNorm mode, batch-size default and one-line summary of a proxy.
+
+    Example:
+        >>> proxy_info("nwot")["batch_size"]
+        128
+    """
+    cls = PROXIES.get(name)
+    doc = (cls.__doc__ or "").strip().splitlines()
+    return {
+        "name": name.strip().lower(),
+        "higher_is_better": cls.higher_is_better,
+        "bn_mode": cls.bn_mode,
+        "batch_size": cls.batch_size,
+        "summary": doc[0] if doc else "",
+    }
