@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..exceptions import NasrankError
-from . import _spaces
+from . import _proxies, _spaces
 
 app = typer.Typer(
     name="nasrank",
@@ -23,6 +23,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(_spaces.app, name="spaces")
+app.command("proxies")(_proxies.proxies_cmd)
 
 
 def _print_version(value: bool) -> None:

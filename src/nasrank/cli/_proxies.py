@@ -1,0 +1,107 @@
+"""``nasrank proxies``: zero-cost proxies of one architecture on one real minibatch."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import typer
+
+from .. import create_space
+from ..estimators.zero_cost import compute_proxies, list_proxies, proxy_info
+from ..exceptions import ConfigError
+
+
+def _batch(dataset: str, data_dir: str | None, size: int, seed: int) -> tuple[Any, Any, int, int]:
+    import torch
+
+    from ..data import load_dataset
+
+    ds = load_dataset(dataset, root=data_dir, train=True)
+    if size > len(ds.labels):
+        raise ConfigError(f"`--batch-size` {size} exceeds the {len(ds.labels)} training images of {dataset}")
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(ds.labels), generator=g)[:size]
+    c = ds.images.shape[1]
+    mean = torch.tensor(ds.mean, dtype=torch.float32).view(1, c, 1, 1)
+    std = torch.tensor(ds.std, dtype=torch.float32).view(1, c, 1, 1)
+    x = (ds.images[idx].float() / 255.0 - mean) / std
+    return x, ds.labels[idx], ds.num_classes, c
+
+
+def proxies_cmd(
+    space_name: str = typer.Option("nb201", "--space", "-s", help="Search space name."),
+    arch: str = typer.Option(None, "--arch", "-a", help="Architecture in the space's string format."),
+    dataset: str = typer.Option("digits", "--dataset", "-d", help="digits (offline), cifar10, ..."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Dataset root (default $NASRANK_DATA)."),
+    names: str = typer.Option(None, "--names", "-n", help="Comma-separated proxies (default: all)."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", "-b", min=1,
+        help="One batch size for every proxy (default: each proxy's published batch size).",
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the minibatch, weights and zen draws."),
+    C: int = typer.Option(16, "--C", min=1, help="Channels of the first stage."),
+    N: int = typer.Option(5, "--N", min=1, help="Cells per stage."),
+    list_only: bool = typer.Option(False, "--list", help="List the proxies (sign, BN mode, batch size)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Compute zero-cost proxies of an architecture on one minibatch of real data."""
+    import torch
+
+    if list_only:
+        rows = [proxy_info(n) for n in list_proxies()]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        _print_table(
+            ["proxy", "higher is better", "BatchNorm", "batch size", "summary"],
+            [[r["name"], "yes" if r["higher_is_better"] else "no", r["bn_mode"],
+              "-" if r["batch_size"] is None else str(r["batch_size"]), r["summary"]] for r in rows],
+        )
+        return
+    if arch is None:
+        raise ConfigError("`--arch` is required (or pass --list)")
+    selected = list_proxies() if names is None else [n for n in names.replace(" ", ",").split(",") if n]
+    infos = {n: proxy_info(n) for n in selected}  # unknown names raise UnknownNameError (exit 2)
+    selected = [i["name"] for i in infos.values()]
+    space = create_space(space_name)
+    a = space.from_str(arch)
+    sizes = {n: batch_size or infos[n]["batch_size"] or 1 for n in selected}
+    # data-free proxies ride along with the largest group
+    x_all, y_all, num_classes, in_ch = _batch(dataset, data_dir, max(sizes.values()), seed)
+    torch.manual_seed(seed)
+    net = space.build(a, num_classes=num_classes, C=C, N=N, in_channels=in_ch)
+    groups: dict[int, list[str]] = {}
+    for n in selected:
+        groups.setdefault(sizes[n], []).append(n)
+    results: dict[str, Any] = {}
+    for size, group in sorted(groups.items()):
+        res = compute_proxies(net, (x_all[:size], y_all[:size]), group, seed=seed, details=True)
+        for n, r in res.items():
+            results[n] = {"value": None if math.isnan(r.value) else r.value,
+                          "higher_is_better": r.higher_is_better, "batch_size": size,
+                          "seconds": round(r.seconds, 4)}
+    ordered = {n: results[n] for n in selected}
+    info = {"space": space.name, "arch": space.to_str(a), "dataset": dataset, "seed": seed,
+            "C": C, "N": N, "proxies": ordered}
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    _print_table(
+        ["proxy", "value", "higher is better", "batch", "seconds"],
+        [[n, "NaN" if r["value"] is None else f"{r['value']:.6g}",
+          "yes" if r["higher_is_better"] else "no", str(r["batch_size"]), f"{r['seconds']:.3f}"]
+         for n, r in ordered.items()],
+        title=f"{space.to_str(a)} on {dataset}",
+    )
+
+
+def _print_table(header: list[str], rows: list[list[str]], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*header, title=title)
+    for r in rows:
+        table.add_row(*r)
+    Console().print(table)
