@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         nl = "-"
         nn_ = ""
         key = {"jacob_cov": "jacov"}.get(name, name)
-        pairs = [(r["scores"][name], naslib[naslib_key(a)][key]["score"]) for r, a in zip(recs, archs)
+        pairs = [(r["scores"][name], naslib[naslib_key(a)][key]["score"]) for r, a in zip(recs, archs, strict=True)
                  if naslib_key(a) in naslib and key in naslib[naslib_key(a)]]
         if pairs:
             rn, k = spearman([p[0] for p in pairs], [p[1] for p in pairs])

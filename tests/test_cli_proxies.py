@@ -1,0 +1,53 @@
+"""``nasrank proxies`` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from nasrank.cli import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|skip_connect~2|"
+
+
+def test_proxies_digits_json(capsys):
+    code = main(["proxies", "--arch", ARCH, "--dataset", "digits", "--C", "4", "--N", "1",
+                 "--names", "snip,synflow,nwot", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["proxies"]) == ["snip", "synflow", "nwot"]
+    assert out["proxies"]["nwot"]["batch_size"] == 128
+    assert out["proxies"]["snip"]["batch_size"] == 64
+    assert out["proxies"]["snip"]["value"] > 0
+
+
+def test_proxies_table_and_batch_size(capsys):
+    code = main(["proxies", "--arch", ARCH, "--C", "4", "--N", "1", "--names", "grad_norm",
+                 "--batch-size", "16"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "grad_norm" in out and "16" in out
+
+
+def test_proxies_unknown_name_exit_2(capsys):
+    code = main(["proxies", "--arch", ARCH, "--names", "snip,synflw"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "synflw" in err and "Did you mean 'synflow'" in err and "gradsign" in err
+
+
+def test_proxies_list(capsys):
+    assert main(["proxies", "--list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rows} >= {"gradsign", "nwot", "zen"}
