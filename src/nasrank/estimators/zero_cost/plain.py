@@ -17,9 +17,9 @@ class Plain(Proxy):
     """Sum over Conv2d/Linear weights of w * dL/dw, signed (first-order Taylor saliency).
 
     BatchNorm in train mode; published batch size 64. Its sign is not established by its
-    publication (the zero-cost paper lists it as a baseline); ``higher_is_better`` is False because
-    on NAS-Bench-201 / CIFAR-10 it correlates negatively with accuracy (see
-    ``validation/zero_cost_nb201.py``).
+    publication (the zero-cost paper lists it as a baseline); ``higher_is_better`` follows the
+    other gradient saliencies (True), but its rank correlation with NAS-Bench-201 accuracy is
+    weak (|rho| < 0.2 in ``validation/zero_cost_nb201.py``), so treat its sign as uncertain.
 
     Example:
         >>> import torch, nasrank
@@ -31,7 +31,7 @@ class Plain(Proxy):
         -0.2689
     """
 
-    higher_is_better: ClassVar[bool] = False
+    higher_is_better: ClassVar[bool] = True
     bn_mode: ClassVar[str] = "train"
     batch_size: ClassVar[int | None] = 64
     needs = frozenset({"grad"})
