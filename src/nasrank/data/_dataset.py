@@ -103,7 +103,7 @@ class ImageDataset:
     name: str = "dataset"
     #: zero padding of the random crop used by ``augment=True`` (NB201: 4 for 32x32, 2 for 16x16)
     crop_padding: int = 4
-    _norm_cache: dict = field(default_factory=dict, repr=False)
+    _norm_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.images, torch.Tensor) or self.images.dtype != torch.uint8 or self.images.dim() != 4:

@@ -185,7 +185,4 @@ class LearningCurve:
         for name in _ARRAY_FIELDS:
             if kw.get(name) is not None:
                 kw[name] = [np.nan if x is None else x for x in kw[name]]
-        for name in ("test_loss", "test_acc"):
-            if name in kw and kw[name] is None:
-                kw[name] = None
         return cls(**kw)
