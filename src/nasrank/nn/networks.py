@@ -61,7 +61,8 @@ class NB201Network(nn.Module):
             for _ in range(N):
                 self.cells.append(cell_factory(c_cur))
             c_prev = c_cur
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+        # not in place (unlike the reference): full backward hooks on modules must keep working
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=False))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
         self._output_is_zero = bool(getattr(self.cells[-1], "output_is_zero", False))
