@@ -46,9 +46,11 @@ class NB201Network(nn.Module):
         N: int = 5,
         num_classes: int = 10,
         in_channels: int = 3,
+        channels_last: bool | None = None,
     ) -> None:
         super().__init__()
         self.C, self.N, self.num_classes, self.in_channels = C, N, num_classes, in_channels
+        self.channels_last = channels_last
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, C, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(C)
         )
@@ -74,6 +76,11 @@ class NB201Network(nn.Module):
             for _ in range(2):  # spatial size after the two stride-2 reductions
                 h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
             return x.new_zeros(n, self.classifier.in_features, h, w)
+        use_cl = self.channels_last
+        if use_cl is None:
+            use_cl = x.device.type == "cpu"
+        if use_cl and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         feature = self.stem(x)
         for cell in self.cells:
             feature = cell(feature)

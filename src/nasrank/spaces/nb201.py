@@ -345,6 +345,7 @@ class NB201Space(SearchSpace):
         C: int = 16,
         N: int = 5,
         in_channels: int = 3,
+        channels_last: bool | None = None,
         **config: Any,
     ) -> nn.Module:
         """The benchmark network of ``arch``.
@@ -355,6 +356,8 @@ class NB201Space(SearchSpace):
             C: Channels of the first stage (benchmark: 16).
             N: Cells per stage (benchmark: 5).
             in_channels: Image channels.
+            channels_last: Memory layout of the activations; ``None`` = channels-last on CPU
+                (faster there), unchanged elsewhere. See :class:`~nasrank.nn.NB201Network`.
 
         Returns:
             An :class:`~nasrank.nn.NB201Network` whose ``forward`` returns logits.
@@ -366,14 +369,18 @@ class NB201Space(SearchSpace):
         """
         if config:
             raise ConfigError(
-                f"unknown NB201 build option(s) {sorted(config)}; valid: num_classes, C, N, in_channels"
+                f"unknown NB201 build option(s) {sorted(config)}; "
+                "valid: num_classes, C, N, in_channels, channels_last"
             )
         a = self.from_str(arch) if isinstance(arch, str) else self.validate(arch)
         num_classes = _check_int("num_classes", num_classes, 1)
         C = _check_int("C", C, 1)
         N = _check_int("N", N, 1)
         in_channels = _check_int("in_channels", in_channels, 1)
-        net = NB201Network(lambda c: NB201Cell(a, c), C=C, N=N, num_classes=num_classes, in_channels=in_channels)
+        net = NB201Network(
+            lambda c: NB201Cell(a, c), C=C, N=N, num_classes=num_classes, in_channels=in_channels,
+            channels_last=channels_last,
+        )
         net.arch = a
         return net
 
