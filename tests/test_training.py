@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,27 +161,14 @@ def test_hook_matches_trainer_curve(digits) -> None:
     assert ts.tse() == pytest.approx(curve.train_loss.sum(), rel=1e-6)
 
 
-README_EXAMPLE = '''
-import torch
-import torch.nn.functional as F
-from nasrank.data import load_dataset
-from nasrank.training import TrainingSpeed
+def _readme_block(heading: str) -> str:
+    """The first ```python block after ``heading`` in the repository's README.md."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index("```python\n", text.index(heading)) + len("```python\n")
+    return text[start : text.index("```", start)]
 
-data = load_dataset("digits")  # offline; load_dataset("cifar10") reads $NASRANK_DATA
-torch.manual_seed(0)
-model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
-opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
-ts = TrainingSpeed()
-for epoch in range(3):
-    for x, y in data.batches(256, shuffle=True, seed=epoch, augment=True):
-        loss = F.cross_entropy(model(x), y)
-        ts.update(loss)  # before the optimiser step; stays on the device
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    ts.end_epoch()
-print(ts.tse(), ts.tse_e(E=1), ts.tse_ema(gamma=0.999))  # lower = predicted better
-'''
+
+README_EXAMPLE = _readme_block("### Training-speed estimation (TSE) in your own training loop")
 
 
 def test_readme_example(capsys: pytest.CaptureFixture[str]) -> None:
