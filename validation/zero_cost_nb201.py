@@ -15,6 +15,7 @@ resumes. Usage::
 
     python validation/zero_cost_nb201.py --num-cells 500
     python validation/zero_cost_nb201.py --report-only     # table from the cache
+    python validation/zero_cost_nb201.py --reverse         # a second process, from the other end
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--reverse", action="store_true",
+                    help="work from the last uncached cell backwards, into a separate cache file, so "
+                         "that a second process can share the run on another core")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = args.data_dir
@@ -135,10 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     cells = (first + rest)[: args.num_cells]
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    cache_path = CACHE / f"zero_cost_nb201_seed{args.seed}.jsonl"
+    suffix = ".rev" if args.reverse else ""
+    cache_path = CACHE / f"zero_cost_nb201_seed{args.seed}{suffix}.jsonl"
     done: dict[str, dict] = {}
-    if cache_path.exists():
-        for line in cache_path.read_text().splitlines():
+    for path in sorted(CACHE.glob(f"zero_cost_nb201_seed{args.seed}*.jsonl")):  # every process's file
+        for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
                 done[rec["arch"]] = rec
@@ -154,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CIFAR-10 via {source}; batch of 128 training images (seed {args.seed}); "
               f"{len(cells)} cells, {sum(space.to_str(a) in done for a in cells)} cached", flush=True)
         todo = [a for a in cells if space.to_str(a) not in done]
+        if args.reverse:
+            todo.reverse()
         t_start = time.perf_counter()
         with open(cache_path, "a") as out:
             for n, arch in enumerate(todo, 1):
