@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -15,3 +16,12 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"shared data folder not found at {root} (set NASRANK_DATA)")
     return root
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Every test uses tiny networks: one thread is fastest and steadiest on a shared 2-core box."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -23,15 +23,6 @@ GOOD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_con
 NO_PATH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|none~2|"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny networks: thread start-up and contention cost more than they save
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny_net(arch: str = GOOD, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return SPACE.build(SPACE.from_str(arch), C=4, N=1)
