@@ -1,0 +1,138 @@
+"""``nasrank correlate``: rank correlation of learning-curve estimators with the final performance."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import fields
+from typing import Any
+
+import typer
+
+from ..evaluation.correlate import DEFAULT_ESTIMATORS, CorrelationRow, correlate_benchmark
+
+DEFAULT_BENCHMARK = "nb201-mini"
+
+
+def _load_benchmark(name_or_dir: str) -> Any:
+    from ..benchmarks import load_benchmark
+
+    return load_benchmark(name_or_dir)
+
+
+def _clean(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return "nan" if not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def correlate_cmd(
+    benchmark: str = typer.Option(
+        DEFAULT_BENCHMARK, "--benchmark", "-b",
+        help="Registered benchmark name or benchmark directory (default: the shipped nb201-mini).",
+    ),
+    estimators: str = typer.Option(
+        ",".join(DEFAULT_ESTIMATORS), "--estimators", "-e",
+        help="Comma-separated estimator specs name[:key=value...], e.g. tse,tse-ema:gamma=0.1,lcsvr:n_search=200.",
+    ),
+    epochs: str = typer.Option(
+        "1:end", "--epochs", "-T",
+        help="Budgets T: numbers, ranges a:b[:step], 'end', percentages of the last epoch (50%).",
+    ),
+    target: str = typer.Option("test_acc", "--target", "-t", help="Benchmark metric to correlate with."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Benchmark dataset (default: its first)."),
+    metric: str = typer.Option("spearman", "--metric", help="spearman, kendall or sparse_kendall."),
+    n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap resamples per cell."),
+    confidence: float = typer.Option(0.95, "--confidence", min=0.0, max=1.0, help="Coverage of the CIs."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the bootstrap and of the LcSVR fit split."),
+    fit_size: int = typer.Option(
+        None, "--fit-size", min=1,
+        help="Fully trained curves LcSVR is fitted on (default min(100, n/2)); it is scored on the rest.",
+    ),
+    lcsvr_n_search: int = typer.Option(
+        20, "--lcsvr-n-search", min=1, help="LcSVR hyper-parameter draws per budget (reference: 1000).",
+    ),
+    holdout_only: bool = typer.Option(
+        False, "--holdout-only", help="Score every estimator on LcSVR's held-out architectures only.",
+    ),
+    plot: str = typer.Option(None, "--plot", help="Write a rho-vs-T plot here (needs nasrank[plot])."),
+    csv_path: str = typer.Option(None, "--csv", help="Write the table as CSV here."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Rank correlation (with bootstrap CIs) of each estimator at each budget T with the final target."""
+    if plot is not None:
+        from ..evaluation.plots import _import_figure
+
+        _import_figure()  # fail before the work if matplotlib is missing
+    bench = _load_benchmark(benchmark)
+    rows = correlate_benchmark(
+        bench, target=target, dataset=dataset, estimators=estimators, epochs=epochs, metric=metric,
+        n_boot=n_boot, confidence=confidence, seed=seed, fit_size=fit_size,
+        lcsvr_n_search=lcsvr_n_search, holdout_only=holdout_only,
+    )
+    name = str(getattr(bench, "name", "") or benchmark)
+    if csv_path is not None:
+        _write_csv(rows, csv_path)
+    if plot is not None:
+        from ..evaluation.plots import plot_correlations
+
+        plot_correlations(rows, plot, title=f"{name}: {target}" + (f" ({dataset})" if dataset else ""))
+    if as_json:
+        info = {"benchmark": name, "target": target, "dataset": dataset, "metric": rows[0].metric,
+                "confidence": confidence, "n_boot": n_boot, "seed": seed,
+                "rows": [{k: _clean(v) for k, v in r.to_dict().items()} for r in rows]}
+        typer.echo(json.dumps(info, indent=2))
+        return
+    _print_table(rows, title=f"{rows[0].metric} with {target} on {name}"
+                 + (f" ({dataset})" if dataset else "")
+                 + f", {confidence:.0%} bootstrap CI")
+    for path, what in ((csv_path, "CSV"), (plot, "plot")):
+        if path is not None:
+            typer.echo(f"{what} written to {path}")
+
+
+def _write_csv(rows: list[CorrelationRow], path: str) -> None:
+    names = [f.name for f in fields(CorrelationRow)]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(names)
+        for r in rows:
+            w.writerow([getattr(r, k) for k in names])
+
+
+def _span(values: list[int]) -> str:
+    lo, hi = min(values), max(values)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
+def _print_table(rows: list[CorrelationRow], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    ests = list(dict.fromkeys(r.estimator for r in rows))
+    budgets = sorted({r.epochs for r in rows})
+    cell = {(r.estimator, r.epochs): r for r in rows}
+    table = Table(title=title)
+    table.add_column("T", justify="right")
+    for e in ests:  # "tse-ema:gamma=0.1" -> two header lines
+        table.add_column(e.replace(":", "\n"), justify="center", no_wrap=True)
+    for T in budgets:
+        out = [str(T)]
+        for e in ests:
+            r = cell.get((e, T))
+            out.append("" if r is None else f"{_fmt(r.value)}\n{_fmt(r.ci_low, 2)}..{_fmt(r.ci_high, 2)}")
+        table.add_row(*out)
+    table.add_section()
+    by_est = {e: [r for r in rows if r.estimator == e] for e in ests}
+    table.add_row("n", *[_span([r.n for r in by_est[e]]) for e in ests])
+    table.add_row("dropped", *[_span([r.n_dropped for r in by_est[e]]) for e in ests])
+    if any(r.n_fit for r in rows):
+        table.add_row("fitted on", *[_span([r.n_fit for r in by_est[e]]) if by_est[e][0].n_fit else "-"
+                                     for e in ests])
+    console = Console()
+    if not console.is_terminal:  # piped / captured output: do not wrap at 80 columns
+        console = Console(width=250)
+    console.print(table)

@@ -1,0 +1,60 @@
+"""Evaluation of performance estimators: rank-agreement metrics and the correlation harness.
+
+* :mod:`~nasrank.evaluation.metrics` — pure functions: :func:`spearman`, :func:`kendall_tau`,
+  :func:`sparse_kendall_tau`, :func:`top_k_mean`, :func:`precision_at_k`, :func:`regret`,
+  :func:`bootstrap_ci` (one NaN rule: pairs with a NaN/inf score or target are dropped);
+* :func:`correlation_table` / :func:`correlate_benchmark` — rho (with bootstrap CIs) per estimator
+  per training budget T, as a list of :class:`CorrelationRow`;
+* :func:`plot_correlations` — the seed-000-Fig.-1-style plot (needs ``nasrank[plot]``).
+
+Example:
+    >>> from nasrank.evaluation import spearman, precision_at_k
+    >>> spearman([3, 1, 2], [0.9, 0.7, 0.8]), precision_at_k([3, 1, 2], [0.9, 0.7, 0.8], k=1)
+    (1.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from .correlate import (
+    DEFAULT_ESTIMATORS,
+    CorrelationRow,
+    EstimatorSpec,
+    correlate_benchmark,
+    correlation_table,
+    parse_epochs,
+    parse_estimators,
+)
+from .metrics import (
+    METRICS,
+    bootstrap_ci,
+    finite_pairs,
+    get_metric,
+    kendall_tau,
+    precision_at_k,
+    regret,
+    sparse_kendall_tau,
+    spearman,
+    top_k_mean,
+)
+from .plots import plot_correlations
+
+__all__ = [
+    "spearman",
+    "kendall_tau",
+    "sparse_kendall_tau",
+    "top_k_mean",
+    "precision_at_k",
+    "regret",
+    "bootstrap_ci",
+    "finite_pairs",
+    "get_metric",
+    "METRICS",
+    "EstimatorSpec",
+    "CorrelationRow",
+    "DEFAULT_ESTIMATORS",
+    "parse_estimators",
+    "parse_epochs",
+    "correlation_table",
+    "correlate_benchmark",
+    "plot_correlations",
+]

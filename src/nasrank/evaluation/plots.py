@@ -1,0 +1,106 @@
+"""Plots of correlation tables (matplotlib, an optional dependency: ``pip install 'nasrank[plot]'``)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ..exceptions import ConfigError, MissingDependencyError
+from .correlate import CorrelationRow
+
+__all__ = ["plot_correlations"]
+
+_TSE_FAMILY = ("tse", "tse-e", "tse-ema")
+_METRIC_LABEL = {"spearman": "Spearman rank correlation", "kendall": "Kendall tau",
+                 "sparse_kendall": "sparse Kendall tau"}
+
+
+def _import_figure() -> Any:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MissingDependencyError(
+            "plotting needs matplotlib: pip install 'nasrank[plot]' (or pip install matplotlib)"
+        ) from None
+    return Figure
+
+
+def _pretty(label: str) -> str:
+    name, *params = label.split(":")
+    text = name.upper().replace("VACC-ES", "VAccES").replace("SOVL", "SoVL").replace("LCSVR", "LcSVR")
+    if params:
+        text += " (" + ", ".join(p.replace("gamma=", "\N{GREEK SMALL LETTER GAMMA}=") for p in params) + ")"
+    return text
+
+
+def plot_correlations(
+    table: Sequence[CorrelationRow],
+    path: str | os.PathLike | None = None,
+    *,
+    title: str | None = None,
+    ci: bool = True,
+    dpi: int = 150,
+) -> Any:
+    """Rank correlation vs training budget T, one line per estimator (seed 000, Fig. 1 style).
+
+    The TSE family (TSE, TSE-E, TSE-EMA) is drawn with solid lines, the baselines dashed; the
+    bootstrap confidence interval of each estimator is a shaded band. No global matplotlib state
+    is touched (no pyplot, no backend switch).
+
+    Args:
+        table: Rows from :func:`~nasrank.evaluation.correlation_table`.
+        path: Where to save the figure (format from the extension, e.g. ``.png``, ``.pdf``);
+            ``None`` only returns it.
+        title: Figure title.
+        ci: Draw the confidence bands.
+        dpi: Resolution of raster output.
+
+    Returns:
+        The :class:`matplotlib.figure.Figure`.
+
+    Raises:
+        MissingDependencyError: if matplotlib is not installed.
+        ConfigError: if the table is empty.
+
+    Example:
+        >>> rows = [CorrelationRow("tse", t, "spearman", 0.5 + t / 20, 0.4, 0.9, 50, 0) for t in (1, 2, 5)]
+        >>> fig = plot_correlations(rows)  # doctest: +SKIP
+    """
+    rows = list(table)
+    if not rows:
+        raise ConfigError("nothing to plot: the correlation table is empty")
+    Figure = _import_figure()
+    by_est: dict[str, list[CorrelationRow]] = {}
+    for r in rows:
+        by_est.setdefault(r.estimator, []).append(r)
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.add_subplot(1, 1, 1)
+    markers = "osD^vP*Xh<>"
+    for i, (label, rs) in enumerate(by_est.items()):
+        rs = sorted(rs, key=lambda r: r.epochs)
+        x = [r.epochs for r in rs]
+        yv = [r.value for r in rs]
+        style = "-" if label.split(":")[0] in _TSE_FAMILY else "--"
+        (line,) = ax.plot(x, yv, style, marker=markers[i % len(markers)], markersize=4,
+                          linewidth=1.6, label=_pretty(label))
+        if ci:
+            lo = [r.ci_low for r in rs]
+            hi = [r.ci_high for r in rs]
+            if any(math.isfinite(v) for v in lo + hi):
+                ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.1, linewidth=0)
+    metrics = {r.metric for r in rows}
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("training epochs T")
+    ax.set_ylabel(_METRIC_LABEL.get(metrics.pop(), "rank correlation") if len(metrics) == 1 else "rank correlation")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=dpi)
+    return fig
