@@ -33,9 +33,11 @@ from ._loaders import (
     load_dataset,
     resolve_root,
 )
+from ._spec import DataSpec
 
 __all__ = [
     "ImageDataset",
+    "DataSpec",
     "load_dataset",
     "list_datasets",
     "train_val_split",
@@ -61,6 +63,3 @@ def train_val_split(
         True
     """
     return dataset.split(val_fraction, seed=seed, stratify=stratify)
-
-
-

@@ -1,0 +1,99 @@
+"""Tabular benchmarks: ground-truth tables and learning-curve benchmarks.
+
+* :class:`TabularBenchmark` — the small interface every adapter implements;
+* :class:`NB201Benchmark` — NAS-Bench-201 final accuracies for all 15,625 cells (CSV);
+* :class:`CurveBenchmark` — nasrank's own learning-curve format (``benchmark.json`` +
+  ``curves.npz``), produced by :func:`build_benchmark` / ``nasrank bench build``;
+* :class:`NASLibZCBenchmark` — NASLib's published per-cell zero-cost scores (NB201 subset);
+* :class:`NATSBenchmark` — the official NATS-Bench topology files via ``nats_bench`` (optional);
+* ``nb201-mini`` — a real learning-curve benchmark shipped inside the package (offline default).
+
+:func:`load_benchmark` opens any of them by name or directory.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .._registry import Registry
+from ..exceptions import BenchmarkDataError
+from ._base import TabularBenchmark
+from ._builder import BuildConfig, TrainJob, build_benchmark, run_train_job, select_archs
+from ._format import CurveBenchmark, write_benchmark
+from .naslib_zc import NASLibZCBenchmark
+from .nats import NATSBenchmark
+from .nb201 import NB201Benchmark, find_nb201_file
+
+__all__ = [
+    "TabularBenchmark", "NB201Benchmark", "CurveBenchmark", "NASLibZCBenchmark", "NATSBenchmark", "find_nb201_file", "load_benchmark",
+    "list_benchmarks", "BENCHMARKS", "BuildConfig", "TrainJob", "build_benchmark", "run_train_job",
+    "select_archs", "write_benchmark", "shipped_benchmark_path",
+]
+
+#: Benchmarks loadable by name: ``loader(root) -> TabularBenchmark``.
+BENCHMARKS: Registry = Registry("benchmark")
+
+_SHIPPED = ("nb201-mini",)
+
+
+def shipped_benchmark_path(name: str) -> Path:
+    """Directory of a benchmark shipped inside the package.
+
+    Example:
+        >>> (shipped_benchmark_path("nb201-mini") / "benchmark.json").is_file()
+        True
+    """
+    if name not in _SHIPPED:
+        raise BenchmarkDataError(f"no shipped benchmark {name!r}; shipped: {', '.join(_SHIPPED)}")
+    return Path(str(resources.files(__package__) / "data" / name))
+
+
+def _shipped_loader(name: str) -> Any:
+    def load(root: str | os.PathLike | None = None) -> CurveBenchmark:
+        return CurveBenchmark(shipped_benchmark_path(name))
+
+    load.__doc__ = f"The shipped {name!r} learning-curve benchmark."
+    return load
+
+
+for _n in _SHIPPED:
+    BENCHMARKS.register(_n)(_shipped_loader(_n))
+BENCHMARKS.register("nb201")(NB201Benchmark)
+
+
+def load_benchmark(name_or_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> TabularBenchmark:
+    """Open a benchmark by registered name or by directory.
+
+    Args:
+        name_or_dir: A name from :func:`list_benchmarks` (``nb201-mini``, ``nb201``, ...) or a
+            benchmark directory written by ``nasrank bench build``.
+        root: Data directory for benchmarks read from data files (``nb201``; default
+            ``$NASRANK_DATA``).
+
+    Example:
+        >>> bench = load_benchmark("nb201-mini")
+        >>> bench.has_curves, len(bench) >= 200
+        (True, True)
+    """
+    text = os.fspath(name_or_dir)
+    if text in BENCHMARKS:
+        return BENCHMARKS.get(text)(root)
+    p = Path(text).expanduser()
+    if p.is_dir():
+        return CurveBenchmark(p)
+    if os.sep in text or text.startswith("."):
+        raise BenchmarkDataError(f"benchmark directory {text!r} does not exist")
+    return BENCHMARKS.get(text)(root)  # unknown name: did-you-mean error
+
+
+def list_benchmarks() -> list[str]:
+    """Names accepted by :func:`load_benchmark`.
+
+    Example:
+        >>> "nb201-mini" in list_benchmarks()
+        True
+    """
+    return BENCHMARKS.list()

@@ -1,0 +1,362 @@
+"""Build learning-curve benchmarks: train many cells, record every curve, resume after interruption."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import DataSpec
+from ..exceptions import ConfigError
+from ..store import EvalRecord, ResultStore, fingerprint
+from ..training import TrainConfig
+from ._format import write_benchmark
+
+__all__ = ["BuildConfig", "TrainJob", "run_train_job", "select_archs", "build_benchmark"]
+
+#: Bump when the meaning of a training record changes (old records are then not reused).
+PROTOCOL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run: everything a worker needs, picklable and JSON-describable.
+
+    Example:
+        >>> job = TrainJob("nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
+        ...                {"C": 4, "N": 1}, DataSpec("digits", val_size=300, test_size=100),
+        ...                TrainConfig(epochs=1, batch_size=128), seed=0)
+        >>> rec = run_train_job(job)
+        >>> rec.status, len(rec.curve["train_loss"])
+        ('ok', 1)
+    """
+
+    space: str
+    arch: str
+    space_config: dict[str, Any]
+    data: DataSpec
+    train: TrainConfig
+    seed: int = 0
+    record_minibatch: bool = True
+
+    def config(self) -> dict[str, Any]:
+        """The evaluator configuration whose :func:`~nasrank.store.fingerprint` keys the record."""
+        return {
+            "kind": "train", "protocol": PROTOCOL_VERSION, "space": self.space,
+            "space_config": dict(self.space_config), "data": self.data.key(),
+            "train": asdict(self.train), "seed": int(self.seed),
+            "record_minibatch": bool(self.record_minibatch),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.config())
+
+
+def run_train_job(job: TrainJob) -> EvalRecord:
+    """Train ``job.arch`` and return its record; failures become ``status="error"`` records.
+
+    The network's initial weights are drawn from ``torch.manual_seed(job.seed)``, the data order
+    and augmentation from ``job.seed`` as well, so the record is reproducible on the same machine
+    and thread count.
+    """
+    import torch
+
+    from ..spaces import SPACES
+    from ..training import train
+
+    space = SPACES.get(job.space)()
+    arch = space.from_str(job.arch)
+    key = str(space.canonical_key(arch))
+    fp = job.fingerprint
+    t0 = time.perf_counter()
+    info: dict[str, Any] = {"seed": int(job.seed), "threads": torch.get_num_threads(), "pid": os.getpid()}
+    try:
+        tr, va, te = job.data.load()
+        torch.manual_seed(int(job.seed))
+        build_kw = dict(job.space_config)
+        build_kw.setdefault("in_channels", tr.image_shape[0])
+        model = space.build(arch, num_classes=tr.num_classes, **build_kw)
+        params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        curve = train(model, tr, va, job.train, seed=int(job.seed), test_set=te)
+    except Exception as exc:  # noqa: BLE001  (a failed evaluation is a recorded outcome)
+        msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        info["traceback"] = traceback.format_exc(limit=5)[-2000:]
+        return EvalRecord(job.space, job.arch, key, fp, "error", {}, None,
+                          cost=time.perf_counter() - t0, error=msg, info=info)
+    d = curve.to_dict()
+    if not job.record_minibatch:
+        d["minibatch_loss"] = d["minibatch_size"] = None
+        d["steps_per_epoch"] = None
+    d["meta"] = {}
+    info["params"] = int(params)
+    info["wall"] = time.perf_counter() - t0
+    last = curve.epochs - 1
+    metrics = {
+        "test_acc": curve.test_acc, "test_loss": curve.test_loss,
+        "train_loss": float(curve.train_loss[last]) if curve.epochs else math.nan,
+        "val_acc": float(curve.val_acc[last]) if curve.val_acc is not None and curve.epochs else math.nan,
+        "params": float(params),
+    }
+    cost = float(np.nansum(curve.epoch_time)) if curve.epoch_time is not None else info["wall"]
+    return EvalRecord(job.space, job.arch, key, fp, "diverged" if curve.diverged else "ok", metrics, d,
+                      cost=cost, info=info)
+
+
+def select_archs(
+    space: Any, n: int, seed: int = 0, valid_only: bool = True, distinct: bool = True
+) -> list[tuple[int, ...]]:
+    """``n`` architectures drawn without replacement, reproducibly.
+
+    With ``distinct`` (default) no two share a canonical class, and each is its class's canonical
+    representative. The draw is a seeded permutation, so a larger ``n`` with the same seed extends
+    a smaller selection (a benchmark can be grown later).
+
+    Example:
+        >>> from nasrank import create_space
+        >>> sp = create_space("nb201")
+        >>> a, b = select_archs(sp, 5, seed=0), select_archs(sp, 8, seed=0)
+        >>> b[:5] == a and len({sp.canonical_key(x) for x in b}) == 8
+        True
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"`archs` must be an int >= 1, got {n!r}")
+    rng = np.random.default_rng(seed)
+    size = getattr(space, "size", None)
+    if size is not None and size <= 2_000_000:
+        pool: dict[Any, tuple[int, ...]] = {}
+        for a in space.all_archs():
+            if valid_only and not space.is_valid(a):
+                continue
+            k = space.canonical_key(a) if distinct else a
+            if k not in pool:
+                pool[k] = space.canonical(a) if distinct else a
+        cands = [pool[k] for k in sorted(pool, key=str)]
+        if n > len(cands):
+            raise ConfigError(
+                f"{space.name} has only {len(cands)} {'distinct ' if distinct else ''}"
+                f"{'valid ' if valid_only else ''}architectures, asked for {n}"
+            )
+        return [cands[i] for i in rng.permutation(len(cands))[:n]]
+    out: list[tuple[int, ...]] = []
+    seen: set[Any] = set()
+    tries = 0
+    while len(out) < n:
+        tries += 1
+        if tries > 1000 * n:
+            raise ConfigError(f"could not draw {n} distinct architectures from {space.name}")
+        a = space.sample(rng)
+        if valid_only and not space.is_valid(a):
+            continue
+        k = space.canonical_key(a) if distinct else a
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(space.canonical(a) if distinct else a)
+    return out
+
+
+@dataclass
+class BuildConfig:
+    """What a benchmark build trains (maps 1:1 onto ``nasrank bench build`` options).
+
+    Attributes:
+        space: Search-space name.
+        space_config: ``space.build`` keyword arguments (e.g. ``{"C": 8, "N": 1}``).
+        data: Which examples (dataset, sizes, image size, seed).
+        train: Training protocol.
+        archs: Number of distinct canonical architectures.
+        arch_seed: Seed of the architecture draw.
+        seeds: Training seeds (one run per architecture and seed).
+        valid_only: Skip architectures without an input-output path.
+        record_minibatch: Keep every minibatch loss (for TSE at sub-epoch budgets).
+        name: Benchmark name written to the metadata.
+    """
+
+    space: str = "nb201"
+    space_config: dict[str, Any] = field(default_factory=lambda: {"C": 8, "N": 1})
+    data: DataSpec = field(default_factory=DataSpec)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128))
+    archs: int = 200
+    arch_seed: int = 0
+    seeds: tuple[int, ...] = (0,)
+    valid_only: bool = True
+    record_minibatch: bool = True
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        from ..spaces import SPACES
+
+        SPACES.get(self.space)
+        if not isinstance(self.data, DataSpec):
+            raise ConfigError(f"`data` must be a DataSpec, got {type(self.data).__name__}")
+        if not isinstance(self.train, TrainConfig):
+            raise ConfigError(f"`train` must be a TrainConfig, got {type(self.train).__name__}")
+        self.seeds = tuple(int(s) for s in self.seeds)
+        if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"`seeds` must be distinct non-negative ints, got {self.seeds!r}")
+
+    def jobs(self) -> list[TrainJob]:
+        """One :class:`TrainJob` per (architecture, seed), architecture-major."""
+        from ..spaces import SPACES
+
+        space = SPACES.get(self.space)()
+        archs = select_archs(space, self.archs, self.arch_seed, self.valid_only)
+        return [
+            TrainJob(self.space, space.to_str(a), dict(self.space_config), self.data, self.train, s,
+                     self.record_minibatch)
+            for a in archs for s in self.seeds
+        ]
+
+    def metadata(self) -> dict[str, Any]:
+        from .. import __version__
+
+        return {
+            "name": self.name, "space": self.space, "space_config": dict(self.space_config),
+            "data": self.data.key(), "train_config": asdict(self.train), "seeds": list(self.seeds),
+            "arch_seed": self.arch_seed, "valid_only": self.valid_only, "protocol": PROTOCOL_VERSION,
+            "nasrank_version": __version__,
+        }
+
+
+def build_benchmark(
+    config: BuildConfig,
+    out: str | os.PathLike,
+    store: str | os.PathLike | ResultStore | None = None,
+    executor: Any = None,
+    progress: bool = True,
+    build_command: str | None = None,
+    on_record: Callable[[EvalRecord], None] | None = None,
+) -> Path:
+    """Train every (architecture, seed) of ``config`` not yet in the store, then export.
+
+    Each record is committed to the store as it arrives, so an interrupted build resumes where
+    it stopped when run again with the same configuration; records already stored are reused.
+
+    Args:
+        config: What to train.
+        out: Benchmark directory to write (``benchmark.json`` + ``curves.npz``).
+        store: Results store (path or open store; default ``<out>/records.sqlite``).
+        executor: A :class:`~nasrank.execution.Executor` (default: serial, one thread).
+        progress: Show a progress bar with ETA on stderr.
+        build_command: Recorded in the metadata (how to rebuild).
+        on_record: Called with every new record (after it is stored).
+
+    Returns:
+        The benchmark directory.
+    """
+    from ..execution import SerialExecutor, stream
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {str(out)!r} exists and is not a directory")
+    jobs = config.jobs()
+    own_store = not isinstance(store, ResultStore)
+    st = store if isinstance(store, ResultStore) else ResultStore(store or out / "records.sqlite")
+    own_exec = executor is None
+    ex = executor or SerialExecutor(threads=1)
+    try:
+        done = st.keys(include_errors=False)
+        space_keys: dict[str, str] = {}
+        from ..spaces import SPACES
+
+        space = SPACES.get(config.space)()
+        for j in jobs:
+            space_keys[j.arch] = str(space.canonical_key(space.from_str(j.arch)))
+        todo = [j for j in jobs if (j.space, space_keys[j.arch], j.fingerprint) not in done]
+        st.set_meta(f"build:{out.resolve()}", config.metadata())
+        n_ok = n_err = 0
+        with _progress(progress, len(jobs), len(jobs) - len(todo)) as advance:
+            for job, fut in stream(ex, run_train_job, todo):
+                exc = fut.exception()
+                if exc is not None:  # the worker itself failed (e.g. killed): record it, go on
+                    rec = EvalRecord(job.space, job.arch, space_keys[job.arch], job.fingerprint, "error",
+                                     cost=0.0, error=" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
+                else:
+                    rec = fut.result()
+                st.add(rec)
+                n_ok += rec.status != "error"
+                n_err += rec.status == "error"
+                if n_err >= 3 and n_ok == 0:
+                    raise ConfigError(
+                        f"the first {n_err} training runs all failed ({rec.error}); fix the configuration "
+                        f"and re-run (failed runs are retried)"
+                    )
+                if on_record is not None:
+                    on_record(rec)
+                advance(rec)
+        runs = []
+        for j in jobs:
+            rec = st.get(j.space, space_keys[j.arch], j.fingerprint)
+            assert rec is not None
+            runs.append({"arch": j.arch, "seed": j.seed, "status": rec.status, "curve": rec.curve,
+                         "params": rec.info.get("params", -1)})
+        meta = config.metadata()
+        meta["build_command"] = build_command
+        meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        meta["total_train_seconds"] = float(sum(
+            (st.get(j.space, space_keys[j.arch], j.fingerprint).cost) for j in jobs  # type: ignore[union-attr]
+        ))
+        return write_benchmark(out, meta, runs, config.train.epochs)
+    finally:
+        if own_exec:
+            ex.shutdown()
+        if own_store:
+            st.close()
+
+
+class _progress:
+    """A rich progress bar (or nothing) counting finished runs, with ETA."""
+
+    def __init__(self, enabled: bool, total: int, completed: int) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.completed = completed
+
+    def __enter__(self) -> Callable[[EvalRecord], None]:
+        if not self.enabled:
+            return lambda rec: None
+        if not sys.stderr.isatty():  # logs: one plain line per finished run
+            t0 = time.perf_counter()
+            start = self.completed
+
+            def log(rec: EvalRecord) -> None:
+                self.completed += 1
+                el = time.perf_counter() - t0
+                eta = el / max(self.completed - start, 1) * (self.total - self.completed)
+                acc = rec.metrics.get("test_acc")
+                acc_s = f" test_acc={acc:.4f}" if isinstance(acc, float) else ""
+                print(f"[{self.completed}/{self.total}] {rec.status}{acc_s} cost={rec.cost:.1f}s "
+                      f"elapsed={el:.0f}s eta={eta:.0f}s {rec.arch}", file=sys.stderr, flush=True)
+
+            self._log = True
+            return log
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._p = Progress(
+            TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
+            console=Console(file=sys.stderr), transient=False,
+        )
+        self._p.start()
+        self._task = self._p.add_task("train", total=self.total, completed=self.completed, last="")
+
+        def advance(rec: EvalRecord) -> None:
+            acc = rec.metrics.get("test_acc")
+            last = f"{rec.status} test_acc={acc:.3f}" if isinstance(acc, float) else rec.status
+            self._p.update(self._task, advance=1, last=last)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled and hasattr(self, "_p"):
+            self._p.stop()

@@ -1,0 +1,103 @@
+"""``nasrank bench``: build and inspect learning-curve benchmarks."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import typer
+
+from ..exceptions import ConfigError
+
+app = typer.Typer(help="Build and inspect tabular learning-curve benchmarks.", no_args_is_help=True)
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated ints such as 0,1,2; got {text!r}") from None
+
+
+@app.command("build")
+def build_cmd(
+    out: Path = typer.Option(..., "--out", help="Benchmark directory to write (benchmark.json + curves.npz)."),
+    space: str = typer.Option("nb201", help="Search space."),
+    C: int = typer.Option(8, "--C", help="Channels of the first stage (space build option)."),
+    N: int = typer.Option(1, "--N", help="Cells per stage (space build option)."),
+    dataset: str = typer.Option("cifar10", help="Dataset: digits, cifar10, cifar100, imagenet16-120, mnist."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
+    image_size: int = typer.Option(None, "--image-size", help="Downsample images to this side (e.g. 16)."),
+    train_size: int = typer.Option(None, "--train-size", help="Training examples (default: all not used for validation)."),
+    val_size: int = typer.Option(1024, "--val-size", help="Validation examples, taken from the training part."),
+    test_size: int = typer.Option(None, "--test-size", help="Test examples (default: the whole test part)."),
+    data_seed: int = typer.Option(0, "--data-seed", help="Seed of the data subsets."),
+    archs: int = typer.Option(200, "--archs", help="Distinct canonical architectures to train."),
+    arch_seed: int = typer.Option(0, "--arch-seed", help="Seed of the architecture draw."),
+    include_invalid: bool = typer.Option(False, "--include-invalid", help="Also draw cells without an input-output path."),
+    seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated (one run per arch and seed)."),
+    epochs: int = typer.Option(20, "--epochs", help="Training epochs."),
+    batch_size: int = typer.Option(128, "--batch-size"),
+    lr: float = typer.Option(0.1, "--lr", help="Initial learning rate (cosine-annealed to 0 over --epochs)."),
+    weight_decay: float = typer.Option(5e-4, "--weight-decay"),
+    no_augment: bool = typer.Option(False, "--no-augment", help="Disable random crop + flip."),
+    no_minibatch: bool = typer.Option(False, "--no-minibatch", help="Do not keep per-minibatch losses."),
+    name: str = typer.Option(None, "--name", help="Benchmark name (default: the directory name)."),
+    store: Path = typer.Option(None, "--store", help="Results store (default <out>/records.sqlite)."),
+    executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
+    workers: int = typer.Option(1, "--workers", help="Parallel training runs."),
+    threads: int = typer.Option(1, "--threads", help="Torch threads per run."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train cells, record every curve in the store as it completes, export the benchmark.
+
+    Re-running the same command resumes: runs already in the store are not retrained.
+    """
+    from ..benchmarks import BuildConfig, build_benchmark
+    from ..data import DataSpec
+    from ..execution import create_executor
+    from ..training import TrainConfig
+
+    cfg = BuildConfig(
+        space=space, space_config={"C": C, "N": N},
+        data=DataSpec(dataset, root=data_dir, image_size=image_size, train_size=train_size,
+                      val_size=val_size, test_size=test_size, seed=data_seed),
+        train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                          augment=not no_augment),
+        archs=archs, arch_seed=arch_seed, seeds=_seeds(seeds), valid_only=not include_invalid,
+        record_minibatch=not no_minibatch, name=name or out.name,
+    )
+    kw = {"address": ray_address} if executor == "ray" else {}
+    if executor == "serial" and workers != 1:
+        raise ConfigError("--executor serial runs one job at a time: use --workers 1 or --executor processes")
+    ex = create_executor(executor, workers=workers, threads=threads, **kw)
+    from . import invocation
+
+    command = "nasrank " + " ".join(shlex.quote(a) for a in invocation)
+    with ex:
+        path = build_benchmark(cfg, out, store=store, executor=ex, progress=not quiet, build_command=command)
+    typer.echo(f"benchmark written to {path}")
+
+
+@app.command("info")
+def info_cmd(benchmark: str = typer.Argument("nb201-mini", help="Benchmark name or directory.")) -> None:
+    """Print a benchmark's metadata and size."""
+    import json
+
+    from ..benchmarks import load_benchmark
+
+    b = load_benchmark(benchmark)
+    typer.echo(repr(b))
+    meta = getattr(b, "metadata", None)
+    if meta:
+        typer.echo(json.dumps({k: v for k, v in meta.items() if k != "shapes"}, indent=2, sort_keys=True))
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """Names of the benchmarks loadable by name."""
+    from ..benchmarks import list_benchmarks
+
+    for n in list_benchmarks():
+        typer.echo(n)
