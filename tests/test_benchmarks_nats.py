@@ -63,7 +63,7 @@ def test_requires_trust_flag_before_anything(tmp_path: Path) -> None:
 
 def test_missing_package_hint(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "nats_bench", None)
-    with pytest.raises(MissingDependencyError, match="pip install nats_bench"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'nasrank\[nats\]'"):
         NATSBenchmark(tmp_path, trust_pickle=True)
 
 

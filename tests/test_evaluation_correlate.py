@@ -205,12 +205,23 @@ def test_cli_table_csv_json_plot(synthetic_cli, capsys, tmp_path: Path) -> None:
     assert {r["estimator"] for r in table} == {"tse", "tse-e", "tse-ema", "tse-ema:gamma=0.1", "sovl",
                                                "vacc-es", "lcsvr"}
     assert (tmp_path / "t.png").stat().st_size > 5000
-    assert main(args + ["--json", "--estimators", "tse,vacc-es"]) == 0
+    assert main(args + ["--json", "--estimators", "tse,vacc-es", "--plot", "none"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["benchmark"] == "synthetic" and info["target"] == "test_acc"
     assert [(r["estimator"], r["epochs"]) for r in info["rows"]] == [
         ("tse", 1), ("tse", 4), ("tse", 8), ("vacc-es", 1), ("vacc-es", 4), ("vacc-es", 8)]
     assert all(-1 <= r["value"] <= 1 and r["ci_low"] <= r["ci_high"] for r in info["rows"])
+
+
+def test_cli_writes_the_plot_by_default(synthetic_cli, capsys, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    assert main(["correlate", "--benchmark", "synthetic", "--estimators", "tse,sovl", "--n-boot", "20"]) == 0
+    assert (tmp_path / "synthetic_correlation.png").stat().st_size > 5000
+    assert "plot written to synthetic_correlation.png" in capsys.readouterr().out
+    assert main(["correlate", "--benchmark", "synthetic", "--estimators", "tse", "--n-boot", "20",
+                 "--plot", "none", "--csv", "t.csv"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synthetic_correlation.png", "t.csv"]
 
 
 def test_cli_default_benchmark_name(synthetic_cli, capsys) -> None:

@@ -3,7 +3,7 @@
 For users who have the official files (e.g. ``NATS-tss-v1_0-3ffb9-simple/``): final metrics and
 per-epoch learning curves of all 15,625 cells. The files are pickles, and unpickling runs code
 from the file, so :class:`NATSBenchmark` only opens them when called with ``trust_pickle=True``;
-the ``nats_bench`` package is an optional dependency (``pip install nats_bench``).
+the ``nats_bench`` package is an optional dependency (``pip install 'nasrank[nats]'``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _import_nats() -> Any:
         import nats_bench
     except ImportError:
         raise MissingDependencyError(
-            "the NATS-Bench adapter needs the nats_bench package: pip install nats_bench"
+            "the NATS-Bench adapter needs the nats_bench package: pip install 'nasrank[nats]'"
         ) from None
     return nats_bench
 

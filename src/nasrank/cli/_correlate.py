@@ -58,22 +58,32 @@ def correlate_cmd(
     holdout_only: bool = typer.Option(
         False, "--holdout-only", help="Score every estimator on LcSVR's held-out architectures only.",
     ),
-    plot: str = typer.Option(None, "--plot", help="Write a rho-vs-T plot here (needs nasrank[plot])."),
+    plot: str = typer.Option(
+        "auto", "--plot",
+        help="Write the rho-vs-T plot here (needs nasrank[plot]); 'auto' = <benchmark>_correlation.png in the "
+             "current directory when matplotlib is installed; 'none' = no plot.",
+    ),
     csv_path: str = typer.Option(None, "--csv", help="Write the table as CSV here."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Rank correlation (with bootstrap CIs) of each estimator at each budget T with the final target."""
-    if plot is not None:
+    bench = _load_benchmark(benchmark)
+    name = str(getattr(bench, "name", "") or benchmark)
+    if plot == "none":
+        plot = None
+    elif plot == "auto":
+        import importlib.util
+
+        plot = f"{name}_correlation.png" if importlib.util.find_spec("matplotlib") else None
+    else:
         from ..evaluation.plots import _import_figure
 
         _import_figure()  # fail before the work if matplotlib is missing
-    bench = _load_benchmark(benchmark)
     rows = correlate_benchmark(
         bench, target=target, dataset=dataset, estimators=estimators, epochs=epochs, metric=metric,
         n_boot=n_boot, confidence=confidence, seed=seed, fit_size=fit_size,
         lcsvr_n_search=lcsvr_n_search, holdout_only=holdout_only,
     )
-    name = str(getattr(bench, "name", "") or benchmark)
     if csv_path is not None:
         _write_csv(rows, csv_path)
     if plot is not None:
