@@ -282,6 +282,34 @@ class CurveBenchmark(TabularBenchmark):
         self._dataset(dataset)
         return np.nanmean(self._a["epoch_time"][self._row_ids(arch, None)], axis=0)
 
+    def train_job(self, arch: Sequence[int] | str, seed: int = 0, data_root: str | os.PathLike | None = None) -> Any:
+        """The :class:`~nasrank.benchmarks.TrainJob` that re-trains ``arch`` with the recorded protocol.
+
+        Args:
+            arch: Architecture (tuple or string).
+            seed: Training seed.
+            data_root: Where the dataset files are (the build's data directory is not recorded).
+
+        Example:
+            >>> from nasrank.benchmarks import load_benchmark
+            >>> bench = load_benchmark("nb201-mini")
+            >>> job = bench.train_job(bench.archs()[0])
+            >>> job.train.epochs == bench.epochs, job.space_config
+            (True, {'C': 8, 'N': 1})
+        """
+        from ..data import DataSpec
+        from ..training import TrainConfig
+        from ._builder import TrainJob
+
+        m = self.metadata
+        for k in ("space_config", "data", "train_config"):
+            if k not in m:
+                raise BenchmarkDataError(f"benchmark {self.name!r} does not record its {k}; cannot re-train")
+        data = DataSpec(root=None if data_root is None else os.fspath(data_root), **m["data"])
+        return TrainJob(m["space"], self._space.to_str(self._arch(arch)), dict(m["space_config"]), data,
+                        TrainConfig(**m["train_config"]), int(seed),
+                        record_minibatch=bool(self.metadata.get("steps_per_epoch")))
+
     def curves(self, field: str = "val_acc") -> np.ndarray:
         """The ``(runs, epochs)`` array of a per-epoch record (all rows, file order)."""
         if field not in _PER_EPOCH:
