@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..exceptions import NasrankError
-from . import _correlate, _proxies, _spaces
+from . import _correlate, _proxies, _spaces, _zcpt
 
 app = typer.Typer(
     name="nasrank",
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(_spaces.app, name="spaces")
 app.command("proxies")(_proxies.proxies_cmd)
+app.command("zcpt")(_zcpt.zcpt_cmd)
 app.command("correlate")(_correlate.correlate_cmd)
 
 

@@ -8,5 +8,6 @@ from .base import Arch, SearchSpace
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
 
 from .nb201 import NB201Cell, NB201Space  # noqa: E402  (registers "nb201")
+from .darts import DARTSSpace  # noqa: E402  (registers "darts")
 
-__all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell"]
+__all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell", "DARTSSpace"]

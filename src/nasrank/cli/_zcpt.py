@@ -1,0 +1,109 @@
+"""``nasrank zcpt``: Zero-Cost-PT architecture search on an untrained supernet."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from ..exceptions import BenchmarkDataError, ConfigError
+
+
+def zcpt_cmd(
+    space_name: str = typer.Option("nb201", "--space", "-s", help="nb201 or darts."),
+    dataset: str = typer.Option("digits", "--dataset", "-d", help="digits (offline), cifar10, ..."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Dataset root (default $NASRANK_DATA)."),
+    proxy: str = typer.Option("nwot", "--proxy", help="Zero-cost proxy scoring the perturbations."),
+    order: str = typer.Option(
+        "random", "--order",
+        help="Edge order: fixed, random, global-op-iter, global-op-once, global-edge-iter, "
+             "global-edge-once.",
+    ),
+    proposals: int = typer.Option(10, "--proposals", "-N", help="Proposal iterations N."),
+    validation: int = typer.Option(100, "--validation", "-V", help="Validation minibatches V."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", help="Minibatch size."),
+    seed: int = typer.Option(0, "--seed", help="Seed of weights, orders and minibatches."),
+    mode: str = typer.Option("perturb", "--mode",
+                             help="perturb (Zero-Cost-PT) or discretize (Zero-Cost-DISC)."),
+    C: int = typer.Option(16, "--C", help="Supernet channels (and of the validation networks)."),
+    depth: int = typer.Option(
+        None, "--depth",
+        help="NB201: cells per stage (default 5); DARTS: number of cells (default 8).",
+    ),
+    threads: int = typer.Option(1, "--threads", help="Torch CPU threads (small networks: 1 is fastest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Search an architecture with Zero-Cost-PT (perturbation + zero-cost proxy, no training)."""
+    import torch
+
+    from ..data import load_dataset
+    from ..differentiable import ZeroCostPT
+
+    for name, value, minimum in (("--proposals", proposals, 1), ("--validation", validation, 0),
+                                 ("--batch-size", batch_size, 2), ("--seed", seed, 0),
+                                 ("--C", C, 2), ("--threads", threads, 1)):
+        if value < minimum:
+            raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value}")
+    if space_name not in ("nb201", "darts"):
+        from ..spaces import SPACES
+
+        SPACES.get(space_name)  # an unknown name lists the registered spaces
+        raise ConfigError(f"zcpt supports --space nb201 or darts, got {space_name!r}")
+    if depth is not None and depth < 1:
+        raise ConfigError(f"`--depth` must be an int >= 1, got {depth}")
+    key = "N" if space_name == "nb201" else "layers"
+    cfg: dict[str, Any] = {"C": C}
+    if depth is not None:
+        cfg[key] = depth
+    zc = ZeroCostPT(space_name, proxy=proxy, order=order, proposals=proposals,
+                    validation=validation, batch_size=batch_size, mode=mode,
+                    supernet_config=cfg, network_config=cfg)
+    zc._check()  # bad options fail before any data is read
+    data = load_dataset(dataset, root=data_dir, train=True)
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), transient=True, disable=as_json) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            res = zc.search(data, seed=seed, progress=progress)
+        finally:
+            torch.set_num_threads(old_threads)
+    out = res.to_dict()
+    out["dataset"] = dataset
+    out["ground_truth"] = _ground_truth(space_name, res.arch, data_dir)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    typer.echo(f"Zero-Cost-PT ({mode}, proxy {proxy}, order {order}, N={proposals}, V={validation}, "
+               f"seed {seed}) on {space_name} / {dataset}")
+    typer.echo(f"proposals: {len(set(res.proposals))} distinct of {len(res.proposals)}; "
+               f"perturbations per proposal: {res.perturbations[0]}; time: {res.seconds:.1f} s "
+               f"(proposal {res.seconds_proposal:.1f} s, validation {res.seconds_validation:.1f} s)")
+    typer.echo(f"genotype: {res.arch_str}")
+    gt = out["ground_truth"]
+    if gt:
+        typer.echo("NAS-Bench-201 test accuracy: " + ", ".join(f"{k} {v:.2f}%" for k, v in gt.items()))
+
+
+def _ground_truth(space: str, arch: tuple[int, ...], data_dir: str | None) -> dict[str, float] | None:
+    if space != "nb201":
+        return None
+    try:
+        from ..benchmarks import NB201Benchmark
+
+        bench = NB201Benchmark(data_dir)
+        return {ds: 100 * bench.query(arch, "test_acc", ds)
+                for ds in ("cifar10", "cifar100", "imagenet16-120")}
+    except (BenchmarkDataError, ImportError):
+        return None
