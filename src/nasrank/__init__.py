@@ -26,6 +26,7 @@ from .exceptions import (
     NasrankError,
     UnknownNameError,
 )
+from .search import create_strategy, list_strategies
 from .spaces import SPACES, SearchSpace
 
 __version__ = "0.1.0"
@@ -38,6 +39,8 @@ __all__ = [
     "list_estimators",
     "compute_proxies",
     "list_proxies",
+    "create_strategy",
+    "list_strategies",
     "SearchSpace",
     "exceptions",
     "NasrankError",

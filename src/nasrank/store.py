@@ -43,6 +43,22 @@ CREATE TABLE IF NOT EXISTS records (
     UNIQUE (space, arch_key, fingerprint)
 );
 CREATE INDEX IF NOT EXISTS records_fp ON records (fingerprint);
+CREATE TABLE IF NOT EXISTS search_runs (
+    run_id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    state TEXT,
+    spent REAL NOT NULL DEFAULT 0,
+    steps INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS search_steps (
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+);
 """
 
 _STATUSES = ("ok", "diverged", "error")
@@ -264,6 +280,69 @@ class ResultStore:
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+
+    # --- search runs (written by nasrank.search's driver) ------------------------------------
+    def search_run(self, run_id: str) -> dict[str, Any] | None:
+        """A search run's row: ``config``, ``state``, ``spent``, ``steps``, ``status`` (or ``None``)."""
+        row = self._db.execute(
+            "SELECT run_id, config, state, spent, steps, status, created, updated FROM search_runs WHERE run_id=?",
+            (run_id,),
+        ).fetchone()
+        return None if row is None else self._run_row(row)
+
+    @staticmethod
+    def _run_row(row: tuple) -> dict[str, Any]:
+        rid, config, state, spent, steps, status, created, updated = row
+        return {"run_id": rid, "config": json.loads(config), "state": None if state is None else json.loads(state),
+                "spent": spent, "steps": steps, "status": status, "created": created, "updated": updated}
+
+    def search_runs(self) -> list[dict[str, Any]]:
+        """Every search run (without its state), oldest first."""
+        rows = self._db.execute(
+            "SELECT run_id, config, NULL, spent, steps, status, created, updated FROM search_runs ORDER BY created, run_id"
+        ).fetchall()
+        return [self._run_row(r) for r in rows]
+
+    def start_search_run(self, run_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Create the run if it is new; return its row (an existing run is returned as stored)."""
+        now = time.time()
+        self._db.execute(
+            "INSERT OR IGNORE INTO search_runs (run_id, config, state, spent, steps, status, created, updated)"
+            " VALUES (?, ?, NULL, 0, 0, 'running', ?, ?)",
+            (run_id, json.dumps(_clean(dict(config)), allow_nan=False), now, now),
+        )
+        row = self.search_run(run_id)
+        assert row is not None
+        return row
+
+    def save_search_step(
+        self, run_id: str, step: int | None, data: Mapping[str, Any] | None, state: Mapping[str, Any],
+        spent: float, status: str = "running",
+    ) -> None:
+        """Atomically append trajectory step ``step`` (if given) and replace the run's state."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if step is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO search_steps (run_id, step, data) VALUES (?, ?, ?)",
+                    (run_id, int(step), json.dumps(_clean(dict(data or {})), allow_nan=False)),
+                )
+            self._db.execute(
+                "UPDATE search_runs SET state=?, spent=?, steps=(SELECT COUNT(*) FROM search_steps WHERE run_id=?),"
+                " status=?, updated=? WHERE run_id=?",
+                (json.dumps(_clean(dict(state)), allow_nan=False), float(spent), run_id, status, time.time(), run_id),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def search_steps(self, run_id: str) -> list[dict[str, Any]]:
+        """The trajectory of a search run, in step order."""
+        rows = self._db.execute(
+            "SELECT data FROM search_steps WHERE run_id=? ORDER BY step", (run_id,)
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     def close(self) -> None:
         """Close the database connection."""

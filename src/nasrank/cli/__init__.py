@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..exceptions import NasrankError
-from . import _correlate, _proxies, _spaces, _zcpt
+from . import _correlate, _proxies, _search, _spaces, _zcpt
 
 app = typer.Typer(
     name="nasrank",
@@ -26,6 +26,8 @@ app.add_typer(_spaces.app, name="spaces")
 app.command("proxies")(_proxies.proxies_cmd)
 app.command("zcpt")(_zcpt.zcpt_cmd)
 app.command("correlate")(_correlate.correlate_cmd)
+app.command("search")(_search.search_cmd)
+app.command("report")(_search.report_cmd)
 
 
 def _print_version(value: bool) -> None:

@@ -10,5 +10,6 @@ search space is checked the moment it exists. Third-party spaces can use them to
 from __future__ import annotations
 
 from .spaces import SPACE_CHECKS, check_search_space
+from .strategies import STRATEGY_CHECKS, check_strategy, strategy_factory
 
-__all__ = ["SPACE_CHECKS", "check_search_space"]
+__all__ = ["SPACE_CHECKS", "check_search_space", "STRATEGY_CHECKS", "check_strategy", "strategy_factory"]

@@ -1,0 +1,459 @@
+"""Evaluators: what a query costs and what it scores.
+
+* :class:`TabularEvaluator` — a benchmark table, optionally with a learning-curve estimator at
+  T epochs; cost = the benchmark's recorded training time for those epochs, else 1 per query;
+* :class:`LiveEvaluator` — trains the cell for real (:func:`nasrank.benchmarks.run_train_job`)
+  and scores its learning curve; cost = the evaluation's wall-clock seconds;
+* :class:`ProxyEvaluator` — a zero-cost proxy at initialisation (cost = its seconds).
+
+Every evaluator turns ``(arch, fidelity)`` into an :class:`~nasrank.store.EvalRecord` (the unit
+the results store keeps) and reads the search score back out of a record with :meth:`score`, so
+stored records are reused on resume.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import ConfigError
+from ..store import EvalRecord, fingerprint
+
+__all__ = ["Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace", "estimator_label"]
+
+Arch = tuple[int, ...]
+
+
+def _estimator(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    from ..evaluation.correlate import EstimatorSpec
+
+    return EstimatorSpec.parse(spec)
+
+
+def estimator_label(spec: str | None, epochs: int | None) -> str:
+    """``"tse-ema@T=5"`` style label of an estimator at a budget (``"table"`` without one)."""
+    if spec is None:
+        return "table"
+    return f"{spec}@T={epochs}" if epochs else spec
+
+
+class Evaluator(ABC):
+    """Turns architectures into :class:`~nasrank.store.EvalRecord` objects and scores them.
+
+    Attributes:
+        space: The search space strategies propose from (a :class:`BenchmarkSpace` for a
+            benchmark that covers only part of its space).
+        max_fidelity: Largest training budget in epochs (``None``: the evaluator has no
+            fidelity; multi-fidelity strategies then cannot be used).
+        charge_repeats: Whether a repeated query costs again (simulated benchmarks: yes, as in
+            the published protocols; live training: no, the stored record is reused).
+        cost_unit: ``"s"`` or ``"query"``.
+    """
+
+    max_fidelity: int | None = None
+    charge_repeats: bool = True
+    cost_unit: str = "s"
+    #: Whether :meth:`call` may be shipped to worker processes.
+    remote: bool = False
+
+    @property
+    @abstractmethod
+    def space(self) -> Any:
+        """The space strategies search."""
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """JSON description of the evaluator (its identity)."""
+
+    @abstractmethod
+    def evaluate(self, arch: Arch, fidelity: int | None = None) -> EvalRecord:
+        """Evaluate in this process."""
+
+    @abstractmethod
+    def score(self, record: EvalRecord, fidelity: int | None = None) -> float:
+        """The search score of a record (higher = better; NaN = failed)."""
+
+    def fingerprint(self, fidelity: int | None = None) -> str:
+        """Hash of the configuration that produced a record (keys the results store)."""
+        return fingerprint({**self.config(), "fidelity": fidelity})
+
+    def key(self, arch: Arch) -> str:
+        """The store key of ``arch`` (the exact architecture unless training makes classes equal)."""
+        return self.space.to_str(arch)
+
+    def call(self, arch: Arch, fidelity: int | None) -> tuple[Callable[..., EvalRecord], tuple[Any, ...]]:
+        """``(fn, args)`` to submit to an executor (``fn`` picklable when :attr:`remote`)."""
+        return self.evaluate, (arch, fidelity)
+
+    def cost(self, record: EvalRecord) -> float:
+        """Seconds (or query units) the record cost."""
+        return float(record.cost)
+
+    def metrics(self, record: EvalRecord) -> dict[str, Any]:
+        """Metrics shown for an incumbent (true accuracies when a benchmark knows them)."""
+        return {k: v for k, v in record.metrics.items() if k != "score"}
+
+    def label(self) -> str:
+        return "evaluator"
+
+
+class BenchmarkSpace:
+    """A view of a search space restricted to the architectures a benchmark contains.
+
+    ``sample`` draws a member uniformly; ``mutate`` moves to a uniformly chosen member at the
+    smallest Hamming distance (> 0) from the given cell (a one-edge mutation whenever the
+    benchmark has one); ``project`` maps any cell to a nearest member (for model-based
+    strategies that propose cells outside the table). Everything else is the full space's.
+
+    Example:
+        >>> import nasrank
+        >>> sp = nasrank.create_space("nb201")
+        >>> sub = BenchmarkSpace(sp, [(1, 1, 1, 1, 1, 1), (1, 1, 1, 1, 1, 2), (3, 3, 3, 3, 3, 3)])
+        >>> sub.mutate((1, 1, 1, 1, 1, 1), 0), sub.size
+        ((1, 1, 1, 1, 1, 2), 3)
+    """
+
+    def __init__(self, space: Any, archs: Sequence[Sequence[int]]) -> None:
+        self.base = space
+        self.members = np.asarray([tuple(int(x) for x in a) for a in archs], dtype=np.int64)
+        if len(self.members) < 2:
+            raise ConfigError("a benchmark space needs at least two architectures")
+        self._set = {tuple(a) for a in self.members.tolist()}
+        self.name = getattr(space, "name", "space")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def all_archs(self) -> Any:
+        return iter(tuple(a) for a in self.members.tolist())
+
+    def sample(self, rng: Any = None) -> Arch:
+        from .._rng import as_generator
+
+        return tuple(int(x) for x in self.members[int(as_generator(rng).integers(len(self.members)))])
+
+    def _nearest(self, arch: Sequence[int], rng: Any, exclude_self: bool) -> Arch:
+        from .._rng import as_generator
+
+        d = (self.members != np.asarray(arch)[None, :]).sum(axis=1)
+        if exclude_self:
+            d = np.where(d == 0, d.max() + 1, d)
+        cands = np.flatnonzero(d == d.min())
+        return tuple(int(x) for x in self.members[int(cands[as_generator(rng).integers(len(cands))])])
+
+    def mutate(self, arch: Sequence[int], rng: Any = None) -> Arch:
+        return self._nearest(arch, rng, exclude_self=True)
+
+    def project(self, arch: Sequence[int], rng: Any = None) -> Arch:
+        a = tuple(int(x) for x in arch)
+        return a if a in self._set else self._nearest(a, rng, exclude_self=False)
+
+    def neighbours(self, arch: Sequence[int]) -> list[Arch]:
+        d = (self.members != np.asarray(arch)[None, :]).sum(axis=1)
+        d = np.where(d == 0, d.max() + 1, d)
+        return [tuple(int(x) for x in self.members[i]) for i in np.flatnonzero(d == d.min())]
+
+    def __contains__(self, arch: object) -> bool:
+        return isinstance(arch, tuple) and arch in self._set
+
+    def __repr__(self) -> str:
+        return f"BenchmarkSpace({self.base!r}, {self.size} archs)"
+
+
+class TabularEvaluator(Evaluator):
+    """Queries a :class:`~nasrank.benchmarks.TabularBenchmark` instead of training.
+
+    Without an estimator the score is the table's ``metric`` (e.g. NAS-Bench-201's final
+    ``val_acc`` on ``cifar10-valid``). With one (``"tse-ema"``, ``"vacc-es"``, any spec
+    ``name[:key=value]``) the score is the estimator on the benchmark's recorded learning curve
+    at ``epochs`` T (the query's fidelity overrides T). Cost: the recorded training seconds of
+    those epochs when the benchmark has times, else 1 per query.
+
+    Args:
+        benchmark: The benchmark.
+        estimator: Estimator spec or ``None``.
+        epochs: Budget T for the estimator (default: all the benchmark's epochs).
+        metric: Table metric scored without an estimator.
+        dataset: Benchmark dataset of the search signal.
+        report: Metrics recorded for every query, ``{label: (metric, dataset)}``; default the
+            test accuracy on ``dataset``.
+
+    Example:
+        >>> from nasrank.benchmarks import load_benchmark
+        >>> ev = TabularEvaluator(load_benchmark("nb201-mini"), "tse-ema", epochs=5)
+        >>> rec = ev.evaluate(ev.space.sample(0))
+        >>> rec.cost > 0, ev.score(rec) < 0
+        (True, True)
+    """
+
+    charge_repeats = True
+
+    def __init__(self, benchmark: Any, estimator: str | None = None, epochs: int | None = None,
+                 metric: str = "val_acc", dataset: str | None = None,
+                 report: dict[str, tuple[str, str | None]] | None = None) -> None:
+        from ..benchmarks import TabularBenchmark
+
+        if not isinstance(benchmark, TabularBenchmark):
+            raise ConfigError(f"`benchmark` must be a TabularBenchmark, got {type(benchmark).__name__}")
+        self.benchmark = benchmark
+        self.estimator = estimator
+        self.spec_ = _estimator(estimator)
+        self.est_ = None if self.spec_ is None else self.spec_.create()
+        if self.est_ is not None and not benchmark.has_curves:
+            raise ConfigError(
+                f"benchmark {benchmark.name!r} has no learning curves, so estimator {estimator!r} cannot be used; "
+                f"search on its table instead (no estimator, metric=val_acc)"
+            )
+        n_ep = getattr(benchmark, "epochs", None)
+        if n_ep is None and benchmark.has_curves:
+            n_ep = int(benchmark.curve(benchmark.archs()[0]).planned_epochs or benchmark.curve(benchmark.archs()[0]).epochs)
+        if epochs is not None:
+            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+                raise ConfigError(f"`epochs` must be an int >= 1, got {epochs!r}")
+            if n_ep is not None and epochs > n_ep:
+                raise ConfigError(f"`epochs` {epochs} exceeds the benchmark's {n_ep} recorded epochs")
+        self.epochs = epochs if epochs is not None else n_ep if self.est_ is not None else None
+        self.max_fidelity = n_ep if self.est_ is not None else None
+        self.dataset = dataset
+        self.metric = metric
+        if self.est_ is None:
+            benchmark._check_metric(metric, benchmark._dataset(dataset))
+        self.report = dict(report) if report is not None else {"test_acc": ("test_acc", dataset)}
+        self.cost_unit = "s" if benchmark.has_curves else "query"
+        archs = benchmark.archs()
+        full = getattr(benchmark.space, "size", None)
+        self._space = benchmark.space if full is not None and len(archs) >= full else BenchmarkSpace(benchmark.space, archs)
+        self._fast = hasattr(benchmark, "query_many") and not benchmark.has_curves
+        self._cache: dict[tuple[Arch, int | None], EvalRecord] = {}
+
+    @property
+    def space(self) -> Any:
+        return self._space
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "tabular", "benchmark": self.benchmark.name, "estimator": self.estimator,
+                "epochs": self.epochs, "metric": None if self.est_ is not None else self.metric,
+                "dataset": self.dataset, "report": {k: list(v) for k, v in self.report.items()}}
+
+    def label(self) -> str:
+        return estimator_label(self.estimator, self.epochs) if self.est_ is not None else f"{self.metric}"
+
+    def evaluate(self, arch: Arch, fidelity: int | None = None) -> EvalRecord:
+        ck = (arch, fidelity)
+        rec = self._cache.get(ck)
+        if rec is not None:
+            return rec
+        b = self.benchmark
+        T = fidelity if fidelity is not None else self.epochs
+        metrics: dict[str, Any] = {}
+        for label, (m, ds) in self.report.items():
+            metrics[label] = b.query(arch, m, ds)
+        if self.est_ is None:
+            metrics["score"] = b.query(arch, self.metric, self.dataset)
+            times = b.epoch_times(arch) if b.has_curves else None
+            cost = float(np.nansum(times)) if times is not None else 1.0
+        else:
+            if T is None or (self.max_fidelity is not None and T > self.max_fidelity):
+                raise ConfigError(f"fidelity {T} is outside 1..{self.max_fidelity} epochs")
+            metrics["score"] = self.est_.score(b.curve(arch), int(T))
+            times = b.epoch_times(arch)
+            cost = float(np.nansum(times[: int(T)])) if times is not None else float(T)
+        rec = EvalRecord(self._space.name, self.key(arch), self.key(arch), self.fingerprint(fidelity),
+                         "ok" if math.isfinite(metrics["score"]) else "diverged", metrics, cost=cost,
+                         info={"fidelity": T})
+        self._cache[ck] = rec
+        return rec
+
+    def score(self, record: EvalRecord, fidelity: int | None = None) -> float:
+        v = record.metrics.get("score")
+        return math.nan if v is None else float(v)
+
+
+class LiveEvaluator(Evaluator):
+    """Trains each cell for real and scores its learning curve with an estimator.
+
+    The training run is a :class:`~nasrank.benchmarks.TrainJob` (picklable: it runs on any
+    executor), its record holds the per-epoch curve, and the score is computed from the stored
+    curve, so runs with different estimators share training records. The network's initial
+    weights and data order come from ``seed``; isomorphic cells share a record.
+
+    Args:
+        data: A :class:`~nasrank.data.DataSpec` (the validation part feeds ``vacc-es``).
+        estimator: Estimator spec (``"tse-ema"``, ``"vacc-es"``, ``"tse-ema:gamma=0.1"``, ...).
+        epochs: Training epochs per query (the estimator's budget T).
+        space: Search space name.
+        space_config: ``space.build`` keyword arguments (default C=8, N=1).
+        train: A :class:`~nasrank.training.TrainConfig` (its ``epochs`` is replaced by the
+            query's fidelity).
+        seed: Training seed.
+
+    Example:
+        >>> from nasrank.data import DataSpec
+        >>> ev = LiveEvaluator(DataSpec("digits", train_size=200, val_size=100, test_size=100),
+        ...                    "tse-ema", epochs=1, space_config={"C": 4, "N": 1})
+        >>> rec = ev.evaluate((3, 3, 0, 1, 3, 4))
+        >>> rec.status, ev.score(rec) < 0, ev.cost(rec) > 0
+        ('ok', True, True)
+    """
+
+    charge_repeats = False
+    remote = True
+
+    def __init__(self, data: Any = None, estimator: str = "tse-ema", epochs: int = 5, space: str = "nb201",
+                 space_config: dict[str, Any] | None = None, train: Any = None, seed: int = 0) -> None:
+        from ..data import DataSpec
+        from ..spaces import SPACES
+        from ..training import TrainConfig
+
+        self.data = data if data is not None else DataSpec("digits", val_size=300)
+        if not isinstance(self.data, DataSpec):
+            raise ConfigError(f"`data` must be a DataSpec, got {type(self.data).__name__}")
+        self.estimator = estimator
+        self.spec_ = _estimator(estimator)
+        self.est_ = self.spec_.create()
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ConfigError(f"`epochs` must be an int >= 1, got {epochs!r}")
+        self.epochs = epochs
+        self.max_fidelity = epochs
+        self.space_name = space
+        self._space = SPACES.get(space)()
+        self.space_config = dict(space_config if space_config is not None else {"C": 8, "N": 1})
+        self.train = train if train is not None else TrainConfig(epochs=epochs, batch_size=128)
+        if not isinstance(self.train, TrainConfig):
+            raise ConfigError(f"`train` must be a TrainConfig, got {type(self.train).__name__}")
+        if self.est_.field in ("val_loss", "val_acc") and not self.data.val_size:
+            raise ConfigError(f"estimator {estimator!r} reads validation results: give the data a val_size > 0")
+        self.seed = int(seed)
+
+    @property
+    def space(self) -> Any:
+        return self._space
+
+    def job(self, arch: Arch, fidelity: int | None = None) -> Any:
+        from dataclasses import replace
+
+        from ..benchmarks import TrainJob
+
+        ep = int(fidelity or self.epochs)
+        tc = replace(self.train, epochs=ep)
+        return TrainJob(self.space_name, self._space.to_str(arch), dict(self.space_config), self.data, tc,
+                        self.seed, record_minibatch=self.est_.name == "tl-mini")
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "live", "space": self.space_name, "space_config": self.space_config,
+                "data": self.data.key(), "train": asdict(self.train), "seed": self.seed}
+
+    def fingerprint(self, fidelity: int | None = None) -> str:
+        return self.job(self._space.sample(0), fidelity).fingerprint
+
+    def key(self, arch: Arch) -> str:
+        return str(self._space.canonical_key(arch))
+
+    def label(self) -> str:
+        return estimator_label(self.estimator, self.epochs)
+
+    def call(self, arch: Arch, fidelity: int | None) -> tuple[Callable[..., EvalRecord], tuple[Any, ...]]:
+        from ..benchmarks import run_train_job
+
+        return run_train_job, (self.job(arch, fidelity),)
+
+    def evaluate(self, arch: Arch, fidelity: int | None = None) -> EvalRecord:
+        fn, args = self.call(arch, fidelity)
+        return fn(*args)
+
+    def cost(self, record: EvalRecord) -> float:
+        return float(record.info.get("wall", record.cost))
+
+    def score(self, record: EvalRecord, fidelity: int | None = None) -> float:
+        if record.status == "error" or record.curve is None:
+            return math.nan
+        curve = record.learning_curve()
+        return float(self.est_.score(curve, int(fidelity or self.epochs)))
+
+
+def _proxy_job(space: str, arch_str: str, proxy: str, data: Any, batch_size: int,
+               space_config: dict[str, Any], seed: int, fp: str) -> EvalRecord:
+    from .._registry import Registry  # noqa: F401  (keeps the import graph light in workers)
+    from ..spaces import SPACES
+    from ._base import ProxyScorer
+
+    sp = SPACES.get(space)()
+    arch = sp.from_str(arch_str)
+    sc = ProxyScorer(sp, proxy, data, batch_size, space_config, seed)
+    t0 = time.perf_counter()
+    try:
+        v = float(sc([arch])[0])
+    except Exception as exc:  # noqa: BLE001  (a failed evaluation is a recorded outcome)
+        return EvalRecord(space, arch_str, str(sp.canonical_key(arch)), fp, "error", {}, cost=time.perf_counter() - t0,
+                          error=" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
+    return EvalRecord(space, arch_str, str(sp.canonical_key(arch)), fp, "ok" if math.isfinite(v) else "diverged",
+                      {"score": v}, cost=sc.cost_)
+
+
+class ProxyEvaluator(Evaluator):
+    """Scores each cell with a zero-cost proxy at initialisation (no training).
+
+    Example:
+        >>> from nasrank.data import DataSpec
+        >>> ev = ProxyEvaluator("synflow", DataSpec("digits", test_size=0), batch_size=16,
+        ...                     space_config={"C": 4, "N": 1})
+        >>> rec = ev.evaluate((3, 3, 0, 1, 3, 4))
+        >>> rec.status
+        'ok'
+    """
+
+    charge_repeats = False
+    remote = True
+
+    def __init__(self, proxy: str = "gradsign", data: Any = None, batch_size: int = 128, space: str = "nb201",
+                 space_config: dict[str, Any] | None = None, seed: int = 0) -> None:
+        from ..data import DataSpec
+        from ..estimators import PROXIES
+        from ..spaces import SPACES
+
+        PROXIES.get(proxy)
+        self.proxy = proxy
+        self.data = data if data is not None else DataSpec("digits", test_size=0)
+        self.batch_size = int(batch_size)
+        self.space_name = space
+        self._space = SPACES.get(space)()
+        self.space_config = dict(space_config if space_config is not None else {"C": 8, "N": 1})
+        self.seed = int(seed)
+
+    @property
+    def space(self) -> Any:
+        return self._space
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "proxy", "proxy": self.proxy, "data": self.data.key(), "batch_size": self.batch_size,
+                "space": self.space_name, "space_config": self.space_config, "seed": self.seed}
+
+    def key(self, arch: Arch) -> str:
+        return str(self._space.canonical_key(arch))
+
+    def label(self) -> str:
+        return f"proxy:{self.proxy}"
+
+    def call(self, arch: Arch, fidelity: int | None) -> tuple[Callable[..., EvalRecord], tuple[Any, ...]]:
+        return _proxy_job, (self.space_name, self._space.to_str(arch), self.proxy, self.data, self.batch_size,
+                            self.space_config, self.seed, self.fingerprint(fidelity))
+
+    def evaluate(self, arch: Arch, fidelity: int | None = None) -> EvalRecord:
+        fn, args = self.call(arch, fidelity)
+        return fn(*args)
+
+    def score(self, record: EvalRecord, fidelity: int | None = None) -> float:
+        v = record.metrics.get("score")
+        return math.nan if v is None else float(v)
