@@ -90,6 +90,9 @@ def main() -> None:
     p.add_argument("--inactive-relus", default="skip", choices=["skip", "count"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--report-only", action="store_true")
+    p.add_argument("--report-proposals", type=int, default=None,
+                   help="report with the first N' <= N proposals of every search (a prefix of "
+                        "the same cached work: proposal i depends only on the seed and i)")
     p.add_argument("--validate-only", action="store_true",
                    help="only run validation stages of searches whose proposals are complete")
     args = p.parse_args()
@@ -118,6 +121,8 @@ def main() -> None:
             for order in orders:
                 for seed in seeds:
                     _validate(args, data, order, seed, V, prop_file, val_file, space)
+    if args.report_proposals is not None:
+        args.proposals = min(args.proposals, args.report_proposals)
     report(root, orders, seeds, args, prop_file, val_file)
 
 
