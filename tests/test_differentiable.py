@@ -287,3 +287,26 @@ def test_darts_v2_parameter_count():
     logits, aux = net.forward_with_aux(torch.randn(2, 3, 32, 32))
     assert logits.shape == aux.shape == (2, 10)
     assert isinstance(net(torch.randn(2, 3, 32, 32)), torch.Tensor)
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [["--order", "sideways"], ["--space", "nope"], ["--proposals", "0"],
+                                  ["--proxy", "nwott"], ["--mode", "both"]])
+def test_cli_zcpt_bad_input_is_one_line_exit_2(argv, capsys):
+    from nasrank.cli import main
+
+    assert main(["zcpt", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error:") and err.count("\n") == 0
+
+
+def test_cli_zcpt_tiny_run_json(capsys):
+    import json
+
+    from nasrank.cli import main
+
+    assert main(["zcpt", "--dataset", "digits", "--proposals", "2", "--validation", "1", "--C", "2",
+                 "--depth", "1", "--batch-size", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert NB201Space().from_str(out["arch_str"]) == tuple(out["arch"])
+    assert out["perturbations"] == [30, 30]
