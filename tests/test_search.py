@@ -38,6 +38,7 @@ _SLOW_MODEL = {"tpe", "bohb"}  # Optuna's TPE: fewer results keep the suite fast
 def test_strategy_conformance(name: str, check: str) -> None:
     fn = STRATEGY_CHECKS[check]
     if name in _SLOW_MODEL:
+        pytest.importorskip("optuna")
         kw = {"state_dict": {"n": 16, "cut": (5,)}, "determinism": {"n": 14}}.get(check, {"n": 12})
         fn(strategy_factory(name), **kw)
     else:
@@ -141,6 +142,7 @@ def test_tabular_evaluator_on_a_partial_benchmark() -> None:
 
 
 def test_tpe_on_a_partial_benchmark_projects_into_it() -> None:
+    pytest.importorskip("optuna")
     ev = _synth_eval()
     res = run_search(create_strategy("tpe", ev.space, seed=0, n_startup_trials=3), ev, "8q")
     assert len(res.steps) == 8
@@ -157,6 +159,8 @@ def _interrupt_after(k: int):
 
 @pytest.mark.parametrize("name", ["evolution", "tpe", "hyperband"])
 def test_driver_resumes_identically(tmp_path: Path, name: str) -> None:
+    if name == "tpe":
+        pytest.importorskip("optuna")
     ev = _synth_eval()
     kw = {"max_fidelity": 12} if name == "hyperband" else {}
     make = lambda: create_strategy(name, ev.space, seed=1, **kw)  # noqa: E731

@@ -324,7 +324,7 @@ def run_search(
         metrics = evaluator.metrics(rec)
         step_i = len(res.steps)
         full = max_fid is None or q.fidelity is None or q.fidelity >= max_fid
-        arch_s = evaluator.space.to_str(q.arch)
+        arch_s = evaluator.arch_str(q.arch)
         if full and math.isfinite(score) and (best is None or score > best["score"]):
             best = {"arch": arch_s, "score": score, "metrics": metrics, "step": step_i}
         step = {
