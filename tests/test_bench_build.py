@@ -13,7 +13,13 @@ import time
 import numpy as np
 import pytest
 
-from nasrank.benchmarks import BuildConfig, CurveBenchmark, build_benchmark, load_benchmark, select_archs
+from nasrank.benchmarks import (
+    BuildConfig,
+    CurveBenchmark,
+    build_benchmark,
+    load_benchmark,
+    select_archs,
+)
 from nasrank.benchmarks._format import write_benchmark
 from nasrank.cli import main
 from nasrank.data import DataSpec

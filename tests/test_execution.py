@@ -8,7 +8,13 @@ import os
 import pytest
 
 from nasrank.exceptions import ConfigError, UnknownNameError
-from nasrank.execution import ProcessExecutor, SerialExecutor, create_executor, list_executors, stream
+from nasrank.execution import (
+    ProcessExecutor,
+    SerialExecutor,
+    create_executor,
+    list_executors,
+    stream,
+)
 
 
 def _threads_and_pid(x: int) -> tuple[int, int, int]:

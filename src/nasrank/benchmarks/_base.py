@@ -81,7 +81,7 @@ class TabularBenchmark(ABC):
             >>> from nasrank.benchmarks import load_benchmark
             >>> bench = load_benchmark("nb201-mini")
             >>> arch, acc = bench.best("test_acc")
-            >>> acc == max(bench.table("test_acc"))
+            >>> bool(acc == max(bench.table("test_acc")))
             True
         """
         values = self.table(metric, dataset)

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..exceptions import NasrankError
-from . import _correlate, _proxies, _search, _spaces, _zcpt
+from . import _bench, _correlate, _proxies, _search, _spaces, _zcpt
 
 app = typer.Typer(
     name="nasrank",
@@ -23,6 +23,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(_spaces.app, name="spaces")
+app.add_typer(_bench.app, name="bench")
 app.command("proxies")(_proxies.proxies_cmd)
 app.command("zcpt")(_zcpt.zcpt_cmd)
 app.command("correlate")(_correlate.correlate_cmd)
@@ -48,8 +49,13 @@ def _root(
     """Speedy performance estimation for neural architecture search."""
 
 
+#: Arguments of the running command (recorded by commands that write provenance).
+invocation: list[str] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit code."""
+    invocation[:] = list(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="nasrank")  # standalone: usage errors print and exit 2
     except NasrankError as exc:

@@ -21,7 +21,7 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 @app.command("build")
 def build_cmd(
-    out: Path = typer.Option(..., "--out", help="Benchmark directory to write (benchmark.json + curves.npz)."),
+    out: Path = typer.Option(..., "--out", help="Benchmark directory to write (benchmark.json + curves.npz)."),  # noqa: B008
     space: str = typer.Option("nb201", help="Search space."),
     C: int = typer.Option(8, "--C", help="Channels of the first stage (space build option)."),
     N: int = typer.Option(1, "--N", help="Cells per stage (space build option)."),
@@ -43,7 +43,7 @@ def build_cmd(
     no_augment: bool = typer.Option(False, "--no-augment", help="Disable random crop + flip."),
     no_minibatch: bool = typer.Option(False, "--no-minibatch", help="Do not keep per-minibatch losses."),
     name: str = typer.Option(None, "--name", help="Benchmark name (default: the directory name)."),
-    store: Path = typer.Option(None, "--store", help="Results store (default <out>/records.sqlite)."),
+    store: Path = typer.Option(None, "--store", help="Results store (default <out>/records.sqlite)."),  # noqa: B008
     executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
     workers: int = typer.Option(1, "--workers", help="Parallel training runs."),
     threads: int = typer.Option(1, "--threads", help="Torch threads per run."),

@@ -64,7 +64,7 @@ class Executor(ABC):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
         """Schedule ``fn(*args, **kwargs)``; the future holds its result or exception."""
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> None:  # noqa: B027  (optional hook)
         """Release the workers (pending work is cancelled)."""
 
     def __enter__(self) -> Executor:

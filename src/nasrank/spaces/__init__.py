@@ -7,7 +7,7 @@ from .base import Arch, SearchSpace
 
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
 
-from .nb201 import NB201Cell, NB201Space  # noqa: E402  (registers "nb201")
 from .darts import DARTSSpace  # noqa: E402  (registers "darts")
+from .nb201 import NB201Cell, NB201Space  # noqa: E402  (registers "nb201")
 
 __all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell", "DARTSSpace"]
