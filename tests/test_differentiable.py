@@ -225,13 +225,14 @@ def test_oracles_and_scores():
 # --- Zero-Cost-PT end to end -------------------------------------------------------------------
 def test_zero_cost_pt_tiny_search_is_valid_and_reproducible():
     data = load_dataset("digits")
-    kw = dict(proposals=3, validation=2, batch_size=8, supernet_config={"C": 2, "N": 1},
+    data = data.subset(range(64))
+    kw = dict(proposals=2, validation=1, batch_size=8, supernet_config={"C": 2, "N": 1},
               network_config={"C": 2, "N": 1})
     r1 = ZeroCostPT("nb201", **kw).search(data, seed=1)
     r2 = ZeroCostPT("nb201", **kw).search(data, seed=1)
     assert r1.arch == r2.arch and r1.proposals == r2.proposals
     assert NB201Space().validate(r1.arch) == r1.arch and r1.arch in r1.proposals
-    assert r1.perturbations == [30, 30, 30]
+    assert r1.perturbations == [30, 30]
     if len(set(r1.proposals)) > 1:
         assert r1.arch_str == max(r1.validation, key=r1.validation.get)
 
