@@ -137,7 +137,9 @@ def search_cmd(
         for s in seed_list:
             strat = create_strategy(strategy, ev.space, seed=s, **params)
             # a live search with a time budget also stops on the wall clock (start-up included)
-            deadline = t_start + bud.amount if bench is None and bud.unit == "s" and len(seed_list) == 1 else None
+            # (minus a few seconds for the summary and exit)
+            deadline = (t_start + bud.amount - min(5.0, 0.02 * bud.amount)
+                        if bench is None and bud.unit == "s" and len(seed_list) == 1 else None)
             results.append(run_search(strat, ev, bud, executor=ex, store=str(store) if store else None,
                                       progress=not quiet, label=f"{strategy} seed {s}", deadline=deadline))
     finally:

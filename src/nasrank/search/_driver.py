@@ -271,6 +271,14 @@ def run_search(
     def mean_cost() -> float:
         return sum(costs_charged) / len(costs_charged) if costs_charged else 0.0
 
+    t_loop = time.monotonic()
+    n_at_loop = len(costs_charged)
+
+    def mean_wall() -> float:
+        """Wall seconds per finished evaluation in this call (evaluation + overhead), for the deadline."""
+        n = len(costs_charged) - n_at_loop
+        return (time.monotonic() - t_loop) / n if n > 0 else mean_cost()
+
     def can_ask() -> bool:
         n_out = len(inflight) + len(ready)
         if budget.unit == "query":
@@ -279,7 +287,8 @@ def run_search(
             return len(res.steps) + n_out < budget.amount
         if res.spent >= budget.amount:
             return False
-        if deadline is not None and time.monotonic() + (n_out + 1) * mean_cost() / max(workers, 1) > deadline:
+        per = max(mean_cost(), mean_wall() * max(workers, 1))
+        if deadline is not None and time.monotonic() + (n_out + 1) * per / max(workers, 1) > deadline:
             return False
         return res.spent + (n_out + 1) * mean_cost() <= budget.amount
 
