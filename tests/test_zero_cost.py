@@ -254,3 +254,35 @@ def test_names_string_and_order():
     net = tiny_net()
     r = nasrank.compute_proxies(net, batch(4), "snip, grad_norm")
     assert list(r) == ["snip", "grad_norm"]
+
+
+def test_fast_double_backward_batchnorm_is_exact():
+    from torch.autograd import gradcheck, gradgradcheck
+
+    from nasrank.estimators.zero_cost._bn import _BatchNormFn
+
+    torch.manual_seed(0)
+    for shape in [(4, 3, 5, 2), (6, 3)]:
+        x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+        w = (torch.rand(3, dtype=torch.float64) + 0.5).requires_grad_(True)
+        b = torch.randn(3, dtype=torch.float64, requires_grad=True)
+        assert gradcheck(lambda x, w, b: _BatchNormFn.apply(x, w, b, 1e-5), (x, w, b))
+        assert gradgradcheck(lambda x, w, b: _BatchNormFn.apply(x, w, b, 1e-5), (x, w, b))
+        assert gradgradcheck(lambda x: _BatchNormFn.apply(x, None, None, 1e-5), (x,))
+
+
+def test_grasp_hvp_with_fast_batchnorm_equals_autograd(monkeypatch):
+    from nasrank.estimators.zero_cost import _core
+
+    net = tiny_net().double()
+    x, y = batch(8)
+    x = x.double()
+    names = ["grad_norm", "snip", "plain", "fisher", "grasp", "jacob_cov", "nwot"]
+    fast = nasrank.compute_proxies(net, (x, y), names)
+    monkeypatch.setattr(_core, "use_fast_double_backward_batchnorm", lambda model: 0)
+    ref = nasrank.compute_proxies(net, (x, y), names)
+    for k in names:
+        if k == "grasp":  # a different (closed-form) second derivative: rounding only
+            assert fast[k] == pytest.approx(ref[k], rel=1e-10)
+        else:  # the forward pass and first derivatives are the same kernels
+            assert fast[k] == ref[k], k

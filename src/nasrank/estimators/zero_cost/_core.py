@@ -27,6 +27,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .. import PROXIES
+from ._bn import use_fast_double_backward_batchnorm
 
 __all__ = [
     "Proxy",
@@ -189,6 +190,9 @@ class ProxyContext:
 
     def _run_shared(self, needs: frozenset[str]) -> SharedPass:
         net = self.copy_model(train=True)
+        if "hvp" in needs:
+            # same forward and first derivatives, a much cheaper second derivative
+            use_fast_double_backward_batchnorm(net)
         layers = weight_layers(net)
         weights = [m.weight for m in layers]
         out = SharedPass(layers=layers, weights=weights)
