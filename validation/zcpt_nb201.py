@@ -195,12 +195,13 @@ def report(root: Path, orders: list[str], seeds: list[int], args: argparse.Names
               f"{'paper C10':>14} {'paper C100':>14} {'paper IN16':>14} {'wall s':>8} {'CPU s':>6} "
               f"{'distinct':>8}")
     lines.append(header)
-    per_seed_lines = []
+    best_lines: dict[str, tuple[int, list[str]]] = {}
     for order in orders:
         vmax = args.validation
         levels = sorted({1, 10, 30, 100, vmax})
         for V in [v for v in levels if v <= vmax]:
             accs, times, cpus, n_unique, ok = [], [], [], [], []
+            seed_lines: list[str] = []
             for seed in seeds:
                 pr = sorted((r for r in props if r["order"] == order and r["seed"] == seed
                              and r["index"] < args.proposals), key=lambda r: r["index"])
@@ -236,12 +237,13 @@ def report(root: Path, orders: list[str], seeds: list[int], args: argparse.Names
                 cpus.append(cpu)
                 n_unique.append(len(unique))
                 ok.append(seed)
-                if V == vmax:
-                    per_seed_lines.append(f"  {order:<16} seed {seed}: {best}  C10 {acc[0]:.2f} "
-                                          f"C100 {acc[1]:.2f} IN16 {acc[2]:.2f}  rank "
-                                          f"{_rank(bench, arch)}  ({len(unique)} distinct, {t:.0f} s wall, {cpu:.0f} s CPU)")
+                seed_lines.append(
+                    f"  {order:<16} seed {seed}: {best}  C10 {acc[0]:.2f} C100 {acc[1]:.2f} "
+                    f"IN16 {acc[2]:.2f}  rank {_rank(bench, arch)}  ({len(unique)} distinct, "
+                    f"{t:.0f} s wall, {cpu:.0f} s CPU)")
             if not accs:
                 continue
+            best_lines[order] = (V, seed_lines)
             a = np.array(accs)
             pap = PAPER.get(order)
             cell = lambda m, s: f"{m:6.2f} +- {s:4.2f}"  # noqa: E731
@@ -253,7 +255,9 @@ def report(root: Path, orders: list[str], seeds: list[int], args: argparse.Names
                 + f" {paper_cols} {np.mean(times):>8.0f} {np.mean(cpus):>6.0f} "
                 f"{np.mean(n_unique):>8.1f}"
             )
-    lines += ["", "Selected cells (largest V):"] + per_seed_lines
+    lines += ["", "Selected cells (largest V with results per order):"]
+    for V, sl in best_lines.values():
+        lines += [f"  V={V}:"] + sl
     lines += ["", "(std = population std over seeds; rank = position by CIFAR-10 test accuracy "
               "among the 15,625 cells, 1 = best.)"]
     text = "\n".join(lines)
