@@ -116,25 +116,31 @@ class _SampleNorm(nn.Module):
         self.bias = bn.bias
         self.eps = bn.eps
         self.ws = ws if ws is not None else _Workspace()
+        self._affine: dict[int, tuple[torch.Tensor | None, torch.Tensor | None]] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 3 or x[0, 0].numel() < 2:
+        if x.dim() < 3 or math.prod(x.shape[2:]) < 2:
             raise ValueError(
                 "GradSign: BatchNorm in train mode on a single sample needs more than one value per "
                 f"channel, got input shape {tuple(x.shape)}"
             )
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        w = None if self.weight is None else self.weight.detach().view(shape)
-        b = None if self.bias is None else self.bias.detach().view(shape)
-        return _SampleNormFn.apply(x, w, b, self.eps, self.ws)
+        affine = self._affine.get(x.dim())
+        if affine is None:  # the (1, C, 1, ...) views of the affine parameters, made once
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            affine = self._affine[x.dim()] = (
+                None if self.weight is None else self.weight.detach().view(shape),
+                None if self.bias is None else self.bias.detach().view(shape),
+            )
+        return _SampleNormFn.apply(x, affine[0], affine[1], self.eps, self.ws)
 
 
-def _per_sample_batchnorm(model: nn.Module) -> None:
+def _per_sample_batchnorm(model: nn.Module, modules: list[nn.Module] | None = None) -> None:
     ws = _Workspace()  # shared by all layers: one forward or backward step uses it at a time
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
+    for parent in modules if modules is not None else list(model.modules()):
+        children = parent._modules
+        for name, child in children.items():
             if isinstance(child, nn.modules.batchnorm._BatchNorm):
-                setattr(parent, name, _SampleNorm(child, ws))
+                children[name] = _SampleNorm(child, ws)  # replacing a registered child in place
 
 
 #: samples per block in the convolution kernels below: a block's buffers stay in cache
@@ -316,11 +322,15 @@ def sign_counts_vectorized(
         [[-1.0, -1.0], [1.0, 1.0]]
     """
     loss_fn = loss_fn if loss_fn is not None else F.cross_entropy
-    _per_sample_batchnorm(model)
-    model.train()
-    layers = weight_layers(model)
-    for p in model.parameters():
-        p.requires_grad_(False)
+    modules = list(model.modules())  # one walk of the module tree (they are slow on large trees)
+    _per_sample_batchnorm(model, modules)
+    if not all(m.training for m in modules):
+        model.train()
+    layers = [m for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]  # = weight_layers(model)
+    for m in modules:
+        for p in m._parameters.values():
+            if p is not None:
+                p.requires_grad_(False)
     counts = [torch.zeros_like(m.weight) for m in layers]
     calls = [0] * len(layers)
     shared: dict[int, torch.Tensor] = {}  # per-sample gradients of layers called more than once
