@@ -166,3 +166,15 @@ def test_layer_called_twice_sums_per_sample_gradients_before_the_sign():
     loop = gs.sign_counts_loop(copy.deepcopy(net), x, y)
     for a, b in zip(vec, loop, strict=True):
         assert torch.equal(a, b)
+
+
+def test_gradient_mode_of_the_caller_does_not_matter():
+    torch.manual_seed(0)
+    net = SPACE.build(SPACE.from_str(ARCHS[0]), C=4, N=1)
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(6, 3, 16, 16, generator=g), torch.randint(0, 10, (6,), generator=g)
+    expected = gs.gradsign_vectorized(copy.deepcopy(net), x, y)
+    assert expected > 0
+    with torch.no_grad():
+        assert gs.gradsign_vectorized(copy.deepcopy(net), x, y) == expected
+        assert gs.gradsign_loop(copy.deepcopy(net), x, y) > 0

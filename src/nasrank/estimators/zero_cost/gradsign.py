@@ -338,9 +338,13 @@ def sign_counts_vectorized(
     handles = []
 
     for i, m in enumerate(layers):
-        def fwd(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor, i: int = i) -> None:
-            if not out.requires_grad:
-                return
+        def fwd(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor,
+                i: int = i) -> torch.Tensor | None:
+            replaced = not out.requires_grad
+            if replaced:
+                # a layer that reads only the (gradient-free) input: make its output a leaf so
+                # that its output gradient still arrives, without differentiating the input
+                out = out.detach().requires_grad_(True)
             calls[i] += 1
             x_in = inp[0].detach()
 
@@ -353,20 +357,21 @@ def sign_counts_vectorized(
                         shared[i] = g if i not in shared else shared[i] + g
 
             out.register_hook(bwd)
+            return out if replaced else None
 
         handles.append(m.register_forward_hook(fwd))
-    x = inputs.detach().clone().requires_grad_(True)
-    try:
-        logits = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    # the sum of per-sample losses: each sample's gradient is exactly its own loss gradient
-    n = x.shape[0]
-    loss = torch.stack([loss_fn(logits[j : j + 1], targets[j : j + 1]) for j in range(n)]).sum() \
-        if loss_fn is not F.cross_entropy else F.cross_entropy(logits, targets, reduction="sum")
-    if loss.requires_grad:
-        loss.backward()
+    with torch.enable_grad():
+        try:
+            logits = model(inputs.detach())
+        finally:
+            for h in handles:
+                h.remove()
+        # the sum of per-sample losses: each sample's gradient is exactly its own loss gradient
+        n = inputs.shape[0]
+        loss = torch.stack([loss_fn(logits[j : j + 1], targets[j : j + 1]) for j in range(n)]).sum() \
+            if loss_fn is not F.cross_entropy else F.cross_entropy(logits, targets, reduction="sum")
+        if loss.requires_grad:
+            loss.backward()
     for i, g in shared.items():
         counts[i] += torch.sign(g).sum(0)
     return counts
@@ -395,9 +400,10 @@ def sign_counts_loop(
     counts = [torch.zeros_like(m.weight) for m in layers]
     for j in range(inputs.shape[0]):
         model.zero_grad(set_to_none=True)
-        loss = loss_fn(model(inputs[j : j + 1]), targets[j : j + 1])
-        if loss.requires_grad:
-            loss.backward()
+        with torch.enable_grad():
+            loss = loss_fn(model(inputs[j : j + 1]), targets[j : j + 1])
+            if loss.requires_grad:
+                loss.backward()
         for c, m in zip(counts, layers, strict=True):
             if m.weight.grad is not None:
                 c += torch.sign(m.weight.grad)
