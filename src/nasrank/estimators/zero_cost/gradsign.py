@@ -201,23 +201,27 @@ class _SignCounter:
             }
         xp, gp, buf = entry["xp"], entry["gp"], entry["buf"]
         acc = x.new_zeros(kh * kw, cout, cin)
+        xs_all = x.permute(0, 2, 3, 1)
+        gs_all = gout.permute(0, 2, 3, 1)
         for s in range(0, n_all, chunk):
             n = min(chunk, n_all - s)
-            xp[:n, ph : ph + h, pw : pw + w] = x[s : s + n].permute(0, 2, 3, 1)
-            gp[:n, :, :wo] = gout[s : s + n].permute(0, 2, 3, 1)
             views = entry.get(n)
-            if views is None:
+            if views is None:  # views into the buffers for a block of n samples, made once
                 xf = xp[:n].reshape(n, hp * wp, cin)
                 g_t = gp[:n].reshape(n, ho * wp, cout)[:, :length].transpose(1, 2)
-                views = entry[n] = [
+                taps = [
                     (g_t, xf[:, off : off + length], buf[i * kw + j, :n])
                     for i in range(kh)
                     for j in range(kw)
                     for off in (i * dh * wp + j * dw,)
                 ]
-            for g_t, xs, out in views:
+                views = entry[n] = (xp[:n, ph : ph + h, pw : pw + w], gp[:n, :, :wo], taps, buf[:, :n])
+            x_dst, g_dst, taps, block = views
+            x_dst.copy_(xs_all[s : s + n])
+            g_dst.copy_(gs_all[s : s + n])
+            for g_t, xs, out in taps:
                 torch.bmm(g_t, xs, out=out)
-            acc += buf[:, :n].sign_().sum(1)
+            acc += block.sign_().sum(1)
         return acc.permute(1, 2, 0).reshape(cout, cin, kh, kw)
 
     def _conv_im2col(self, x: torch.Tensor, gout: torch.Tensor, m: nn.Conv2d) -> torch.Tensor:
