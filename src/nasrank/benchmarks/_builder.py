@@ -294,17 +294,17 @@ def build_benchmark(
                     on_record(rec)
                 advance(rec)
         runs = []
+        total_cost = 0.0
         for j in jobs:
             rec = st.get(j.space, space_keys[j.arch], j.fingerprint)
             assert rec is not None
+            total_cost += rec.cost
             runs.append({"arch": j.arch, "seed": j.seed, "status": rec.status, "curve": rec.curve,
                          "params": rec.info.get("params", -1)})
         meta = config.metadata()
         meta["build_command"] = build_command
         meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        meta["total_train_seconds"] = float(sum(
-            (st.get(j.space, space_keys[j.arch], j.fingerprint).cost) for j in jobs  # type: ignore[union-attr]
-        ))
+        meta["total_train_seconds"] = float(total_cost)
         return write_benchmark(out, meta, runs, config.train.epochs)
     finally:
         if own_exec:
