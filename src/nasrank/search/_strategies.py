@@ -4,6 +4,13 @@ BOHB and their proxy-assisted variants (seed 003, Appendix A).
 Defaults follow the reference scripts the seeds build on (NAS-Bench-201's ``R_EA.py`` /
 ``RANDOM.py`` / ``reinforce.py`` as modified by GradSign): population 10, tournament size 3,
 mutation = one edge changed to a different op, proxy pool of 10 candidates.
+
+Random search, regularised evolution and their proxy-assisted variants take ``exclude_seen``
+(default ``False`` = the published protocol): every proposed cell that this run has already
+asked is drawn again, up to :data:`SEEN_TRIES` times. It is meant for a deterministic tabular
+signal (e.g. NAS-Bench-201's final validation accuracy), where a repeated query returns the same
+number and so only spends budget; the published scripts query a noisy 12-epoch accuracy of a
+random training seed, for which a repeat is a fresh measurement.
 """
 
 from __future__ import annotations
@@ -38,10 +45,74 @@ def _pool_best(strategy: Strategy, candidates: list[Arch]) -> Arch:
     return pick_best(candidates, scores)
 
 
+#: Draws of a proposal ``exclude_seen`` makes before it accepts an already asked cell.
+SEEN_TRIES = 100
+
+
+def _check_bool(name: str, v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise ConfigError(f"`{name}` must be a bool (True or False), got {v!r}")
+    return bool(v)
+
+
+class _ExcludeSeen(Strategy):
+    """``exclude_seen`` for strategies whose proposals come from ``_random_arch`` / ``_mutate``.
+
+    The cells asked so far (``seen_``) are every query in ``history_`` and ``pending_``: the set
+    is kept up to date by :meth:`ask` and rebuilt from them by :meth:`load_state_dict`, so the
+    saved state needs nothing new and a restored run continues identically.
+    """
+
+    def _init_seen(self, exclude_seen: Any) -> None:
+        self.exclude_seen = _check_bool("exclude_seen", exclude_seen)
+        self.seen_: set[Arch] = set()
+
+    def ask(self) -> Query | None:
+        q = super().ask()
+        if q is not None:
+            self.seen_.add(q.arch)
+        return q
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.seen_ = {q.arch for q, _ in self.history_} | {q.arch for q in self.pending_.values()}
+
+    def params(self) -> dict[str, Any]:
+        p = super().params()
+        if not p.get("exclude_seen"):  # the default: run ids of earlier stores stay valid
+            p.pop("exclude_seen", None)
+        return p
+
+    def _unseen(self, draw: Any) -> Arch:
+        """``draw()``, drawn again while it gives an asked cell (at most :data:`SEEN_TRIES` draws)."""
+        arch = draw()
+        if not self.exclude_seen:
+            return arch
+        size = getattr(self.space, "size", None)
+        if size is not None and len(self.seen_) >= size:
+            return arch  # the whole space was asked
+        for _ in range(SEEN_TRIES - 1):
+            if tuple(arch) not in self.seen_:
+                break
+            arch = draw()
+        return arch
+
+    def _random_arch(self) -> Arch:
+        return self._unseen(super()._random_arch)
+
+    def _mutate(self, arch: Arch) -> Arch:
+        return self._unseen(lambda: Strategy._mutate(self, arch))
+
+
 # --- random search ---------------------------------------------------------------------------
 @STRATEGIES.register("random")
-class RandomSearch(Strategy):
+class RandomSearch(_ExcludeSeen):
     """Uniform random sampling of the space (Bergstra & Bengio 2012; NB201's ``RANDOM.py``).
+
+    Args:
+        exclude_seen: Draw again a cell this run has already asked (up to :data:`SEEN_TRIES`
+            draws; default ``False``, as published). For deterministic tabular signals, where
+            a repeat only spends budget.
 
     Example:
         >>> s = RandomSearch("nb201", seed=0)
@@ -51,17 +122,24 @@ class RandomSearch(Strategy):
 
     name = "random"
 
+    def __init__(self, space: Any = "nb201", seed: int = 0, exclude_seen: bool = False) -> None:
+        super().__init__(space, seed)
+        self._init_seen(exclude_seen)
+
     def _ask(self) -> Arch:
         return self._random_arch()
 
 
 @STRATEGIES.register("g-rs")
-class AssistedRandomSearch(Strategy):
+class AssistedRandomSearch(_ExcludeSeen):
     """G-RS (seed 003, Alg. 3): draw ``pool_size`` random cells, evaluate the proxy's best.
 
     Args:
         scorer: Callable ``archs -> scores`` (higher = better), e.g. GradSign / NASWOT.
         pool_size: Candidates per query (10 in the GradSign code).
+        exclude_seen: Every pool member is a cell this run has not asked yet (drawn again up
+            to :data:`SEEN_TRIES` times; default ``False``, as published). For deterministic
+            tabular signals, where a repeat only spends budget.
 
     Example:
         >>> from nasrank.search import TableScorer
@@ -74,10 +152,12 @@ class AssistedRandomSearch(Strategy):
     name = "g-rs"
     needs_scorer = True
 
-    def __init__(self, space: Any = "nb201", seed: int = 0, scorer: Any = None, pool_size: int = 10) -> None:
+    def __init__(self, space: Any = "nb201", seed: int = 0, scorer: Any = None, pool_size: int = 10,
+                 exclude_seen: bool = False) -> None:
         super().__init__(space, seed)
         self.scorer = _check_scorer(scorer, self.name)
         self.pool_size = _check_pos_int("pool_size", pool_size)
+        self._init_seen(exclude_seen)
 
     def _ask(self) -> Arch:
         return _pool_best(self, [self._random_arch() for _ in range(self.pool_size)])
@@ -85,7 +165,7 @@ class AssistedRandomSearch(Strategy):
 
 # --- regularised evolution -------------------------------------------------------------------
 @STRATEGIES.register("evolution")
-class RegularizedEvolution(Strategy):
+class RegularizedEvolution(_ExcludeSeen):
     """Regularised (aging) evolution (Real et al. 2019) as in NB201's ``R_EA.py``.
 
     The first ``population_size`` queries are random cells; afterwards each query mutates the
@@ -97,6 +177,10 @@ class RegularizedEvolution(Strategy):
     Args:
         population_size: Population (10 in NB201 / seed 000: "10 random initial data").
         sample_size: Tournament size (3 in NB201's scripts).
+        exclude_seen: A child (and an initial random cell) that this run has already asked is
+            drawn again, up to :data:`SEEN_TRIES` mutations of the same parent, then accepted
+            (default ``False``, as published). With a deterministic tabular signal a converged
+            population otherwise re-asks known cells, which only spends budget.
 
     Example:
         >>> s = RegularizedEvolution("nb201", seed=0, population_size=2, sample_size=2)
@@ -108,10 +192,12 @@ class RegularizedEvolution(Strategy):
 
     name = "evolution"
 
-    def __init__(self, space: Any = "nb201", seed: int = 0, population_size: int = 10, sample_size: int = 3) -> None:
+    def __init__(self, space: Any = "nb201", seed: int = 0, population_size: int = 10, sample_size: int = 3,
+                 exclude_seen: bool = False) -> None:
         super().__init__(space, seed)
         self.population_size = _check_pos_int("population_size", population_size)
         self.sample_size = _check_pos_int("sample_size", sample_size)
+        self._init_seen(exclude_seen)
         self.population_: list[tuple[Arch, float]] = []
         self.n_told_ = 0
 
@@ -147,6 +233,16 @@ class RegularizedEvolution(Strategy):
 class AssistedEvolution(RegularizedEvolution):
     """G-REA (seed 003, Alg. 2): the child is the proxy's best of ``pool_size`` mutations of the parent.
 
+    Args:
+        scorer: Callable ``archs -> scores`` (higher = better), e.g. GradSign / NASWOT.
+        pool_size: Mutations screened per query (10 in the GradSign code).
+        population_size, sample_size: As in :class:`RegularizedEvolution`.
+        exclude_seen: Every pool member is a mutation this run has not asked yet (drawn again
+            up to :data:`SEEN_TRIES` times; default ``False``, as published). With a
+            deterministic tabular signal the proxy's best mutation of a parent is often a cell
+            already asked (on NAS-Bench-201 about half of 100 queries repeat one), which only
+            spends budget.
+
     Example:
         >>> from nasrank.search import TableScorer
         >>> sp = __import__("nasrank").create_space("nb201")
@@ -161,8 +257,8 @@ class AssistedEvolution(RegularizedEvolution):
     needs_scorer = True
 
     def __init__(self, space: Any = "nb201", seed: int = 0, scorer: Any = None, pool_size: int = 10,
-                 population_size: int = 10, sample_size: int = 3) -> None:
-        super().__init__(space, seed, population_size, sample_size)
+                 population_size: int = 10, sample_size: int = 3, exclude_seen: bool = False) -> None:
+        super().__init__(space, seed, population_size, sample_size, exclude_seen)
         self.scorer = _check_scorer(scorer, self.name)
         self.pool_size = _check_pos_int("pool_size", pool_size)
 
