@@ -97,6 +97,31 @@ def test_fused_inference_equals_module_path():
     assert s_fused == pytest.approx(naswot_score(net, x, forward=with_grad), rel=1e-9)
 
 
+@pytest.mark.parametrize("affine", [False, True])
+def test_nb201_supernet_cell_convolutions_have_no_bias(affine):
+    """Zero-Cost-PT's search cells use bias-free convolutions; a bias would pass through the
+    eval-mode BatchNorm of an untrained supernet and shift every node's ReLU pattern."""
+    net = NB201Supernet(C=2, N=1, affine=affine)
+    convs = [m for cell in net.cells if hasattr(cell, "layers") for m in cell.modules()
+             if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 3 * 6 * 2
+    assert all(c.bias is None for c in convs)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_zc_pt_nwot_prefers_convolutions_on_untrained_supernet(seed):
+    """Seed 004 Tab. 1 / op_strength: on an untrained NB201 supernet, removing a convolution
+    lowers NASWOT most, so zc-pt(nwot) keeps a convolution on every edge (with biased cell
+    convolutions the first edge keeps skip_connect for these seeds)."""
+    data = load_dataset("digits")
+    x, y = data.batch(torch.arange(seed * 32, seed * 32 + 32))
+    torch.manual_seed(seed)
+    net = NB201Supernet(C=8, N=1, num_classes=10, in_channels=1).eval()
+    net.reset_arch_parameters(np.random.default_rng(seed))
+    sc = score_operations("zc-pt", net, batch=(x, y), proxy="nwot")
+    assert set(sc.selected_ops()) <= {2, 3}  # nor_conv_1x1 / nor_conv_3x3
+
+
 def test_inactive_relu_count_mode():
     net = NB201Supernet(C=2, N=1)
     x, y = _batch(8, 8)

@@ -70,7 +70,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--only", default=None, help="comma-separated labels to compute")
+    p.add_argument("--only", default=None,
+                   help="semicolon-separated labels to compute (labels contain commas), "
+                        "e.g. 'zc-pt(nwot);zc-pt(nwot, count)'")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     root = data_dir(args.data_dir)
@@ -87,7 +89,8 @@ def main() -> None:
         torch.manual_seed(args.seed)
         net = NB201Supernet(num_classes=10).eval()
     net.reset_arch_parameters(np.random.default_rng([args.seed, 0]))
-    cache_file = CACHE / f"zcpt_analysis_seed{args.seed}_b{args.batch_size}.jsonl"
+    # "_sn2": bias-free supernet convolutions (the earlier cache used biased ones)
+    cache_file = CACHE / f"zcpt_analysis_seed{args.seed}_b{args.batch_size}_sn2.jsonl"
     cached = {}
     if cache_file.exists():
         for line in cache_file.read_text().splitlines():
@@ -96,7 +99,7 @@ def main() -> None:
                 cached[r["label"]] = r
     best = score_operations("best-acc", net, table=grid)
     avg = score_operations("avg-acc", net, table=grid)
-    only = set(args.only.split(",")) if args.only else None
+    only = {x.strip() for x in args.only.split(";")} if args.only else None
     rows = []
     for label, name, opts in [("best-acc", None, {}), ("avg-acc", None, {})] + SCORERS:
         if name is None:

@@ -103,7 +103,10 @@ def main() -> None:
     orders = [o for o in args.orders.split(",") if o]
     seeds = [int(s) for s in args.seeds.split(",") if s]
     tag = _tag(args)
-    prop_file = CACHE / f"zcpt_nb201_proposals_{tag}.jsonl"
+    # "_sn2": proposals of the bias-free supernet convolutions (as in Zero-Cost-PT's search
+    # cells); earlier proposals came from a supernet whose eval-mode convs carried a bias.
+    # Validation scores use stand-alone networks and are unaffected.
+    prop_file = CACHE / f"zcpt_nb201_proposals_{tag}_sn2.jsonl"
     val_file = CACHE / f"zcpt_nb201_validation_{tag}.jsonl"
     space = NB201Space()
     if not args.report_only:

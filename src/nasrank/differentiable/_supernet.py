@@ -185,8 +185,12 @@ class NB201SearchCell(nn.Module):
 
     ``layers[e]`` holds the 5 candidates of edge ``e`` (``none``, ``skip_connect``,
     ``nor_conv_1x1``, ``nor_conv_3x3``, ``avg_pool_3x3``); the convolutions are ReLUConvBN with
-    ``affine``-dependent BatchNorm and conv bias (bias = not affine, as in the reference search
-    cells). The ReLU of a node is computed once for every convolution reading it.
+    ``affine``-dependent BatchNorm and **no conv bias**, as in Zero-Cost-PT's search cells. (The
+    stand-alone NB201 cells use ``bias = not affine``; in a non-affine supernet that bias would
+    be cancelled by train-mode BatchNorm but passes straight through the eval-mode BatchNorm of
+    an untrained supernet, where it shifts every node's sign pattern and turns NASWOT-based
+    operation scores upside down.) The ReLU of a node is computed once for every convolution
+    reading it.
 
     Example:
         >>> cell = NB201SearchCell(2)
@@ -200,8 +204,9 @@ class NB201SearchCell(nn.Module):
         self.C = C
         self.layers = nn.ModuleList(
             MixedOp(
-                [Zero(), Identity(), ReLUConvBN(C, C, 1, 1, 0, 1, affine, track_running_stats),
-                 ReLUConvBN(C, C, 3, 1, 1, 1, affine, track_running_stats), AvgPool3x3()],
+                [Zero(), Identity(),
+                 ReLUConvBN(C, C, 1, 1, 0, 1, affine, track_running_stats, bias=False),
+                 ReLUConvBN(C, C, 3, 1, 1, 1, affine, track_running_stats, bias=False), AvgPool3x3()],
                 names=OPS,
             )
             for _ in EDGES
