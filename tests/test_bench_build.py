@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from _store_util import count_records
 
 from nasrank.benchmarks import (
     BuildConfig,
@@ -89,24 +90,12 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(serial_build, tmp_path
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def count() -> int:
-        if not db.exists():
-            return 0
-        try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-            try:
-                return con.execute("SELECT COUNT(*) FROM records").fetchone()[0]
-            finally:
-                con.close()
-        except sqlite3.OperationalError:
-            return 0
-
     deadline = time.time() + 120
-    while count() < 2 and time.time() < deadline and proc.poll() is None:
+    while count_records(db) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    n_killed = count()
+    n_killed = count_records(db)
     assert 2 <= n_killed < 6, f"kill did not land mid-run ({n_killed} records)"
     assert not (out / "curves.npz").exists()  # nothing exported by the killed run
     with ResultStore(db) as st:

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from _store_util import count_records
 
 from nasrank.cli import main
 from nasrank.search import load_runs
@@ -26,19 +27,6 @@ def _trajectory(db):
     return [(s["arch"], s["score"], s["best_arch"]) for s in runs[0]["steps"]]
 
 
-def _count(db) -> int:
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT COUNT(*) FROM records").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:
-        return 0
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     db = tmp_path_factory.mktemp("search") / "full.db"
@@ -52,11 +40,11 @@ def test_sigkill_then_resume_repeats_nothing_and_matches(uninterrupted, tmp_path
     proc = subprocess.Popen(cmd, env=dict(os.environ, PYTHONUNBUFFERED="1"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 180
-    while _count(db) < 2 and time.time() < deadline and proc.poll() is None:
+    while count_records(db) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    n_killed = _count(db)
+    n_killed = count_records(db)
     assert 2 <= n_killed < 7, f"kill did not land mid-run ({n_killed} evaluations stored)"
     with ResultStore(db) as st:
         before = {r.arch_key: r.created for r in st.records()}

@@ -129,10 +129,7 @@ def main() -> None:
                 f.write(json.dumps({"label": label, "values": np.where(np.isnan(sc.values), None, sc.values).tolist(),
                                     "higher_is_better": sc.higher_is_better, "seconds": secs}) + "\n")
             print(f"{label}: {secs:.0f} s", flush=True)
-        ops = sc.selected_ops()
-        arch = tuple(int(o) if o is not None else 0 for o in ops)
-        acc = float(grid[arch])
-        rank = int((flat > acc).sum()) + 1
+        arch, acc, rank = _selected(sc, grid, flat)
         rows.append((label, per_edge_spearman(sc, best), per_edge_spearman(sc, avg), arch, acc,
                      rank, secs))
     space = NB201Space()
@@ -167,6 +164,13 @@ def main() -> None:
     print(f"written to {RESULTS / name}")
 
 
+def _selected(sc: OperationScores, grid: np.ndarray, flat: np.ndarray) -> tuple[tuple[int, ...], float, int]:
+    """The cell of each edge's best op, its accuracy and its rank (1 = best) in ``flat``."""
+    arch = tuple(int(o) if o is not None else 0 for o in sc.selected_ops())
+    acc = float(grid[arch])
+    return arch, acc, int((flat > acc).sum()) + 1
+
+
 def summary(args: argparse.Namespace, seeds: list[int]) -> None:
     """Per-seed and mean +- std rho / rank of every scoring function cached for ``seeds``."""
     root = data_dir(args.data_dir)
@@ -187,8 +191,7 @@ def summary(args: argparse.Namespace, seeds: list[int]) -> None:
                 continue
             r = json.loads(line)
             sc = OperationScores(r["label"], np.array(r["values"], dtype=float), r["higher_is_better"])
-            arch = tuple(int(o) if o is not None else 0 for o in sc.selected_ops())
-            rank = int((flat > grid[arch]).sum()) + 1
+            _arch, _acc, rank = _selected(sc, grid, flat)
             per.setdefault(r["label"], []).append(
                 (seed, per_edge_spearman(sc, best), per_edge_spearman(sc, avg), rank))
     lines = [f"Operation scoring, initial setting, seeds {seeds} (batch {args.batch_size}; supernet "

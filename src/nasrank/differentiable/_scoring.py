@@ -112,22 +112,22 @@ def _darts(supernet: Supernet, **_: Any) -> OperationScores:
     return OperationScores("darts", v, True)
 
 
-@OP_SCORES.register("disc-acc")
-def _disc_acc(supernet: Supernet, batch: Any = None, **_: Any) -> OperationScores:
+def _acc(supernet: Supernet, batch: Any, perturb: bool) -> np.ndarray:
     bs = _batches(batch)
     base = supernet.arch_weights()
     supernet.eval()
-    v = _each(supernet, lambda e, o: _accuracy(supernet, supernet.discretized(e, o, base), bs))
-    return OperationScores("disc-acc", v, True)
+    weights = supernet.perturbed if perturb else supernet.discretized
+    return _each(supernet, lambda e, o: _accuracy(supernet, weights(e, o, base), bs))
+
+
+@OP_SCORES.register("disc-acc")
+def _disc_acc(supernet: Supernet, batch: Any = None, **_: Any) -> OperationScores:
+    return OperationScores("disc-acc", _acc(supernet, batch, False), True)
 
 
 @OP_SCORES.register("darts-pt")
 def _darts_pt(supernet: Supernet, batch: Any = None, **_: Any) -> OperationScores:
-    bs = _batches(batch)
-    base = supernet.arch_weights()
-    supernet.eval()
-    v = _each(supernet, lambda e, o: _accuracy(supernet, supernet.perturbed(e, o, base), bs))
-    return OperationScores("darts-pt", v, False)
+    return OperationScores("darts-pt", _acc(supernet, batch, True), False)
 
 
 def _zc(supernet: Supernet, batch: Any, proxy: str, inactive_relus: str, perturb: bool,
