@@ -34,13 +34,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._validate import atomic_write
 from ..exceptions import BenchmarkDataError, ConfigError
 from ._base import TabularBenchmark
 
@@ -53,21 +53,6 @@ ARRAYS_FILE = "curves.npz"
 _PER_EPOCH = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time", "lr")
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_benchmark(
@@ -141,8 +126,8 @@ def write_benchmark(
         steps_per_epoch=steps, archs=len(set(arrays["arch"].tolist())),
         shapes={k: list(v.shape) for k, v in arrays.items()},
     )
-    _atomic_write(out / ARRAYS_FILE, lambda f: np.savez_compressed(f, **arrays))
-    _atomic_write(out / META_FILE, lambda f: f.write(json.dumps(meta, indent=2, sort_keys=True).encode() + b"\n"))
+    atomic_write(out / ARRAYS_FILE, lambda f: np.savez_compressed(f, **arrays))
+    atomic_write(out / META_FILE, lambda f: f.write(json.dumps(meta, indent=2, sort_keys=True).encode() + b"\n"))
     return out
 
 

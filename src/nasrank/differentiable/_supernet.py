@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .._rng import as_generator
+from .._validate import check_int as _check_int
 from ..exceptions import ConfigError, InvalidArchitectureError
 from ..nn.darts_ops import DARTS_PRIMITIVES, FactorizedReduce, darts_op, darts_relu_conv_bn
 from ..nn.mixed import MixedOp
@@ -42,10 +43,6 @@ from ..spaces.nb201 import EDGES, OPS, NB201Space
 __all__ = ["Supernet", "NB201Supernet", "DARTSSupernet", "NB201SearchCell", "DARTSSearchCell",
            "build_supernet"]
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Supernet(nn.Module, ABC):

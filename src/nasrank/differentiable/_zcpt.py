@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._validate import check_int as _check_int
 from ..data import ImageDataset
 from ..exceptions import ConfigError
 from ..spaces import SPACES
@@ -269,10 +270,6 @@ class ZeroCostPTResult:
         return d
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class ZeroCostPT:

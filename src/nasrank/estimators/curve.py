@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
+from .._validate import check_int as _check_int
 from ..exceptions import ConfigError
 from ..training._curve import LearningCurve
 from . import ESTIMATORS
@@ -53,10 +54,6 @@ GAMMA_PAPER = 0.999
 GAMMA_RELEASED_CODE = 0.1
 
 
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _finite_or_nan(x: float) -> float:
@@ -87,7 +84,7 @@ class CurveEstimator(ABC):
         """The first ``epochs`` per-epoch values, or ``None`` when a diverged curve is too short."""
         if not isinstance(curve, LearningCurve):
             raise ConfigError(f"{self.name} needs a LearningCurve, got {type(curve).__name__}")
-        epochs = _check_int("epochs", epochs)
+        epochs = _check_int("epochs", epochs, 1)
         arr = getattr(curve, self.field)
         if arr is None:
             raise ConfigError(
@@ -139,10 +136,10 @@ class _Sum(CurveEstimator):
 
 class _WindowSum(CurveEstimator):
     def __init__(self, E: int = 1) -> None:
-        self.E = _check_int("E", E)
+        self.E = _check_int("E", E, 1)
 
     def _values(self, curve: LearningCurve, epochs: int) -> np.ndarray | None:
-        epochs = _check_int("epochs", epochs)
+        epochs = _check_int("epochs", epochs, 1)
         if self.E > epochs:
             raise ConfigError(f"{self.name} window E={self.E} is larger than the budget epochs={epochs}")
         return super()._values(curve, epochs)
@@ -307,7 +304,7 @@ class TLMini(CurveEstimator):
 
 class _OptionalWindowSum(CurveEstimator):
     def __init__(self, E: int | None = None) -> None:
-        self.E = None if E is None else _check_int("E", E)
+        self.E = None if E is None else _check_int("E", E, 1)
 
     def _used(self, values: np.ndarray, epochs: int) -> np.ndarray:
         return values if self.E is None else values[max(0, epochs - self.E) :]

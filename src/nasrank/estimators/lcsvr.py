@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 
 from .._rng import as_generator
+from .._validate import check_int as _check_int
 from ..exceptions import ConfigError
 from ..training._curve import LearningCurve
 from . import ESTIMATORS
-from .curve import CurveEstimator, _check_int
+from .curve import CurveEstimator
 
 __all__ = ["LcSVR", "curve_features"]
 
@@ -90,7 +91,7 @@ class LcSVR(CurveEstimator):
         all_curve: bool = True,
         field: str = "val_acc",
     ) -> None:
-        self.n_search = _check_int("n_search", n_search)
+        self.n_search = _check_int("n_search", n_search, 1)
         self.cv = _check_int("cv", cv, 2)
         self.seed = seed
         self.all_curve = bool(all_curve)
@@ -144,7 +145,7 @@ class LcSVR(CurveEstimator):
         from sklearn.model_selection import KFold
         from sklearn.svm import NuSVR
 
-        epochs = _check_int("epochs", epochs)
+        epochs = _check_int("epochs", epochs, 1)
         curves = list(curves)
         X = self._matrix(curves, epochs, meta)
         if targets is None:
@@ -197,7 +198,7 @@ class LcSVR(CurveEstimator):
 
     def predict(self, curves: Sequence[LearningCurve], epochs: int | None = None, meta: Any = None) -> np.ndarray:
         """Predicted final performance of each curve (NaN where its features are not finite)."""
-        epochs = getattr(self, "epochs_", 1) if epochs is None else _check_int("epochs", epochs)
+        epochs = getattr(self, "epochs_", 1) if epochs is None else _check_int("epochs", epochs, 1)
         self._check_fitted(epochs)
         if self.has_meta_ and meta is None:
             raise ConfigError("this LcSVR was fitted with meta-features: pass meta= to predict")
@@ -210,7 +211,7 @@ class LcSVR(CurveEstimator):
 
     def compute(self, curve: LearningCurve, epochs: int) -> float:
         """Predicted final performance of one curve from its first ``epochs`` epochs."""
-        epochs = _check_int("epochs", epochs)
+        epochs = _check_int("epochs", epochs, 1)
         self._check_fitted(epochs)
         return float(self.predict([curve], epochs)[0])
 

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from .._rng import as_generator
+from .._validate import check_int as _check_int
 from ..estimators import ESTIMATORS, CurveEstimator
 from ..estimators.lcsvr import LcSVR
 from ..exceptions import ConfigError, NasrankError
@@ -273,10 +274,6 @@ def _needs_fit(est: Any) -> bool:
     return callable(getattr(est, "fit", None))
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def correlation_table(

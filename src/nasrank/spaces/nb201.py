@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from .._rng import as_generator
+from .._validate import check_int as _check_int
 from ..exceptions import ConfigError, InvalidArchitectureError
 from ..nn.networks import NB201Network
 from ..nn.ops import AvgPool3x3, Identity, ReLUConvBN, Zero, avg_pool_3x3
@@ -168,10 +169,6 @@ def _make_op(op: int, C: int, affine: bool, track_running_stats: bool) -> nn.Mod
     return AvgPool3x3()
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @SPACES.register("nb201")
