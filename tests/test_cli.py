@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from nasrank.cli import main
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -65,3 +67,27 @@ def test_version_and_help(capsys):
     assert capsys.readouterr().out.strip() == __import__("nasrank").__version__
     assert main(["--help"]) == 0
     assert "spaces" in capsys.readouterr().out
+
+
+def test_help_and_version_do_not_import_torch():
+    """`nasrank --help` / `--version` must start fast: no torch / numpy at import or run time."""
+    code = (
+        "import sys\n"
+        "from nasrank.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['search', '--help'], ['bench', 'build', '--help']):\n"
+        "    assert main(argv) == 0, argv\n"
+        "print('HEAVY=' + ','.join(m for m in ('torch', 'numpy', 'scipy', 'sklearn') if m in sys.modules),"
+        " file=sys.stderr)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY=\n" in res.stderr or res.stderr.rstrip().endswith("HEAVY="), res.stderr[-500:]
+
+
+def test_lazy_package_attributes():
+    import nasrank
+
+    assert "create_strategy" in dir(nasrank)
+    assert nasrank.create_strategy("random", "nb201", seed=0).name == "random"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        nasrank.nope  # noqa: B018

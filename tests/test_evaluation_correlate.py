@@ -64,7 +64,7 @@ def test_estimator_specs() -> None:
         EstimatorSpec.parse("tse-ema:gamma")
     with pytest.raises(ConfigError, match="twice"):
         parse_estimators("tse,tse")
-    with pytest.raises(ConfigError, match="tse-ema:bogus=1"):
+    with pytest.raises(ConfigError, match="estimator .tse-ema. has no parameter .bogus.; its parameters: gamma"):
         EstimatorSpec.parse("tse-ema:bogus=1").create()
     with pytest.raises(ConfigError, match="gamma"):
         EstimatorSpec.parse("tse-ema:gamma=2").create()
@@ -123,6 +123,26 @@ def test_lcsvr_protocol_fit_on_subset_scored_on_rest(data) -> None:
     assert rows_h[0].value == pytest.approx(spearman(tse3, y[rest]))
     # the spec overrides the harness default n_search
     assert correlation_table(curves, y, ["lcsvr:n_search=2"], [3], fit_size=20, n_boot=10)[0].n_fit == 20
+
+
+def test_lcsvr_sign_follows_the_predicted_field() -> None:
+    """LcSVR on a loss predicts a loss (lower = better): its score is negated, so rho stays positive."""
+    from nasrank.training import LearningCurve
+
+    quality = np.linspace(0.0, 1.0, 40)  # the known ranking: the target is the quality itself
+    t = np.arange(1, 9)
+    curves = [LearningCurve(train_loss=1.5 - q + np.exp(-t), val_loss=1.7 - q + np.exp(-t),
+                            val_acc=0.25 + 0.6 * q * (1 - np.exp(-t))) for q in quality]
+    specs = ["lcsvr", "lcsvr:field=val_loss", "lcsvr:field=train_loss"]
+    rows = correlation_table(curves, quality, specs, [2, 8], n_boot=20, lcsvr_n_search=4)
+    assert [(r.estimator, r.epochs) for r in rows] == [(s, T) for s in specs for T in (2, 8)]
+    assert all(r.value > 0.95 and r.n == 20 for r in rows), [(r.estimator, r.value) for r in rows]
+    assert (LcSVR().higher_is_better, LcSVR(field="train_acc").higher_is_better) == (True, True)
+    est = LcSVR(n_search=3, field="val_loss").fit(curves[::2], epochs=2)
+    assert est.higher_is_better is False and repr(est).endswith("field='val_loss')")
+    pred = est.predict(curves[1::2], epochs=2)
+    assert [est.score(c, 2) for c in curves[1::2]] == pytest.approx(-pred)
+    assert spearman([est.score(c, 2) for c in curves[1::2]], quality[1::2]) > 0.95
 
 
 def test_table_errors(data) -> None:

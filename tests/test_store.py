@@ -26,6 +26,7 @@ def test_fingerprint_is_order_independent_and_value_sensitive():
 
 
 def test_roundtrip_persists_across_connections(tmp_path):
+    (tmp_path / "sub").mkdir()  # the store never creates directories
     path = tmp_path / "sub" / "runs.db"
     curve = {"train_loss": [2.0, math.inf], "val_acc": None}
     with ResultStore(path) as s:

@@ -13,11 +13,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import exceptions
-from .estimators import create_estimator, list_estimators
-from .estimators.zero_cost import compute_proxies, list_proxies
 from .exceptions import (
     BenchmarkDataError,
     ConfigError,
@@ -26,8 +24,12 @@ from .exceptions import (
     NasrankError,
     UnknownNameError,
 )
-from .search import create_strategy, list_strategies
-from .spaces import SPACES, SearchSpace
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__): `import nasrank` stays light
+    from .estimators import create_estimator, list_estimators
+    from .estimators.zero_cost import compute_proxies, list_proxies
+    from .search import create_strategy, list_strategies
+    from .spaces import SPACES, SearchSpace  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -52,6 +54,34 @@ __all__ = [
 ]
 
 
+#: Public names defined in submodules, imported when first accessed (PEP 562), so that
+#: ``import nasrank`` and the CLI's ``--help`` / ``--version`` do not load PyTorch.
+_LAZY = {
+    "create_estimator": "estimators",
+    "list_estimators": "estimators",
+    "compute_proxies": "estimators.zero_cost",
+    "list_proxies": "estimators.zero_cost",
+    "create_strategy": "search",
+    "list_strategies": "search",
+    "SPACES": "spaces",
+    "SearchSpace": "spaces",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nasrank' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 def create_space(name: str, **params: Any) -> SearchSpace:
     """Instantiate the search space registered as ``name``.
 
@@ -66,6 +96,8 @@ def create_space(name: str, **params: Any) -> SearchSpace:
         >>> create_space("nb201").size
         15625
     """
+    from .spaces import SPACES
+
     return SPACES.get(name)(**params)
 
 
@@ -76,4 +108,6 @@ def list_spaces(pattern: str | None = None) -> list[str]:
         >>> "nb201" in list_spaces()
         True
     """
+    from .spaces import SPACES
+
     return SPACES.list(pattern)

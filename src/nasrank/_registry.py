@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from .exceptions import DuplicateNameError, UnknownNameError
@@ -96,3 +96,39 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.list()})"
+
+
+def check_params(kind: str, name: str, factory: Callable[..., Any], params: Mapping[str, Any],
+                 skip: tuple[str, ...] = ()) -> None:
+    """Refuse keyword ``params`` that ``factory``'s signature does not accept, listing the valid ones.
+
+    ``skip`` names parameters the caller passes itself (e.g. ``space``, ``seed``); they are neither
+    required nor listed. A factory taking ``**kwargs`` accepts anything.
+
+    Example:
+        >>> def tse_ema(gamma=0.999, epochs=None): ...
+        >>> check_params("estimator", "tse-ema", tse_ema, {"gama": 0.5})
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: estimator 'tse-ema' has no parameter 'gama'; its parameters: gamma, epochs
+    """
+    import inspect
+
+    from .exceptions import ConfigError
+
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):  # builtins without a signature: let the call decide
+        return
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    known = [n for n, p in sig.parameters.items() if p.kind in kinds and n not in skip]
+    unknown = [k for k in params if k not in known]
+    if unknown:
+        s = "s" if len(unknown) > 1 else ""
+        raise ConfigError(
+            f"{kind} {name!r} has no parameter{s} {', '.join(repr(k) for k in unknown)}; "
+            f"its parameters: {', '.join(known) or 'none'}"
+        )
+

@@ -15,6 +15,7 @@ __all__ = [
     "BenchmarkDataError",
     "ConfigError",
     "MissingDependencyError",
+    "AlreadyRunningError",
 ]
 
 
@@ -47,3 +48,7 @@ class ConfigError(NasrankError, ValueError):
 
 class MissingDependencyError(NasrankError, ImportError):
     """An optional dependency needed for a feature is not installed."""
+
+
+class AlreadyRunningError(NasrankError, RuntimeError):
+    """The same job (a search run, a benchmark build) is already running on a results store."""

@@ -23,6 +23,7 @@ from ..exceptions import BenchmarkDataError
 from ._base import TabularBenchmark
 from ._builder import BuildConfig, TrainJob, build_benchmark, run_train_job, select_archs
 from ._format import CurveBenchmark, write_benchmark
+from ._preflight import preflight
 from .naslib_zc import NASLibZCBenchmark
 from .nats import NATSBenchmark
 from .nb201 import NB201Benchmark, find_nb201_file
@@ -30,7 +31,7 @@ from .nb201 import NB201Benchmark, find_nb201_file
 __all__ = [
     "TabularBenchmark", "NB201Benchmark", "CurveBenchmark", "NASLibZCBenchmark", "NATSBenchmark", "find_nb201_file", "load_benchmark",
     "list_benchmarks", "BENCHMARKS", "BuildConfig", "TrainJob", "build_benchmark", "run_train_job",
-    "select_archs", "write_benchmark", "shipped_benchmark_path",
+    "select_archs", "write_benchmark", "shipped_benchmark_path", "preflight",
 ]
 
 #: Benchmarks loadable by name: ``loader(root) -> TabularBenchmark``.
@@ -84,8 +85,16 @@ def load_benchmark(name_or_dir: str | os.PathLike, root: str | os.PathLike | Non
     p = Path(text).expanduser()
     if p.is_dir():
         return CurveBenchmark(p)
+    if p.exists():
+        hint = " (a benchmark is the directory that holds benchmark.json and curves.npz)"
+        if p.name in ("benchmark.json", "curves.npz"):
+            hint = f"; pass its directory {str(p.parent)!r}"
+        raise BenchmarkDataError(f"benchmark {text!r} is a file, not a benchmark directory{hint}")
     if os.sep in text or text.startswith("."):
-        raise BenchmarkDataError(f"benchmark directory {text!r} does not exist")
+        raise BenchmarkDataError(
+            f"benchmark directory {text!r} does not exist; pass a directory written by nasrank bench build "
+            f"or one of the names {', '.join(BENCHMARKS.list())}"
+        )
     return BENCHMARKS.get(text)(root)  # unknown name: did-you-mean error
 
 

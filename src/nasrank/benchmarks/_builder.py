@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import output_dir
 from ..data import DataSpec
-from ..exceptions import ConfigError
+from ..exceptions import BenchmarkDataError, ConfigError
 from ..store import EvalRecord, ResultStore, fingerprint
 from ..training import TrainConfig
 from ._format import write_benchmark
@@ -240,11 +241,17 @@ def build_benchmark(
 
     Each record is committed to the store as it arrives, so an interrupted build resumes where
     it stopped when run again with the same configuration; records already stored are reused.
+    While it runs, the build holds a lock in the store on its training setup (the set of
+    training-record fingerprints), so the same build started meanwhile by another process stops
+    at once with :class:`~nasrank.exceptions.AlreadyRunningError` instead of training the same
+    cells again.
 
     Args:
         config: What to train.
-        out: Benchmark directory to write (``benchmark.json`` + ``curves.npz``).
-        store: Results store (path or open store; default ``<out>/records.sqlite``).
+        out: Benchmark directory to write (``benchmark.json`` + ``curves.npz``); its parent
+            directory must exist.
+        store: Results store (path or open store; default ``<out>/records.sqlite``, for which
+            ``out`` is created).
         executor: A :class:`~nasrank.execution.Executor` (default: serial, one thread).
         progress: Show a progress bar with ETA on stderr.
         build_command: Recorded in the metadata (how to rebuild).
@@ -252,25 +259,43 @@ def build_benchmark(
 
     Returns:
         The benchmark directory.
+
+    Raises:
+        BenchmarkDataError: Every training run failed: nothing is exported (the failed runs
+            stay in the store and are retried by the next build).
     """
     from ..execution import SerialExecutor, stream
+    from ..spaces import SPACES
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} exists and is not a directory")
+    out = output_dir(out, "benchmark directory")
+    if store is not None and not isinstance(store, (str, os.PathLike, ResultStore)):
+        raise ConfigError(f"`store` must be a path or a ResultStore, got {type(store).__name__}")
     jobs = config.jobs()
+    space = SPACES.get(config.space)()
+    space_keys = {j.arch: str(space.canonical_key(space.from_str(j.arch))) for j in jobs}
     own_store = not isinstance(store, ResultStore)
-    st = store if isinstance(store, ResultStore) else ResultStore(store or out / "records.sqlite")
+    made_out = False
+    if isinstance(store, ResultStore):
+        st = store
+    else:
+        if store is None:
+            made_out = not out.exists()
+            out.mkdir(exist_ok=True)
+        try:
+            st = ResultStore(store if store is not None else out / "records.sqlite")
+        except BaseException:
+            if made_out and not any(out.iterdir()):
+                out.rmdir()  # do not leave an empty directory behind
+            raise
+    protocol = fingerprint({"build": sorted({j.fingerprint for j in jobs})})
     own_exec = executor is None
-    ex = executor or SerialExecutor(threads=1)
+    ex = None
+    lock = None
     try:
+        lock = st.lock(f"build:{protocol}", what="a benchmark build with this training setup",
+                       hint="wait for it to finish (its records are then reused), or use another --store").acquire()
+        ex = executor or SerialExecutor(threads=1)
         done = st.keys(include_errors=False)
-        space_keys: dict[str, str] = {}
-        from ..spaces import SPACES
-
-        space = SPACES.get(config.space)()
-        for j in jobs:
-            space_keys[j.arch] = str(space.canonical_key(space.from_str(j.arch)))
         todo = [j for j in jobs if (j.space, space_keys[j.arch], j.fingerprint) not in done]
         st.set_meta(f"build:{out.resolve()}", config.metadata())
         n_ok = n_err = 0
@@ -293,21 +318,29 @@ def build_benchmark(
                 if on_record is not None:
                     on_record(rec)
                 advance(rec)
-        runs = []
-        total_cost = 0.0
+        recs = []
         for j in jobs:
             rec = st.get(j.space, space_keys[j.arch], j.fingerprint)
             assert rec is not None
-            total_cost += rec.cost
-            runs.append({"arch": j.arch, "seed": j.seed, "status": rec.status, "curve": rec.curve,
-                         "params": rec.info.get("params", -1)})
+            recs.append(rec)
+        if all(r.status == "error" for r in recs):
+            first = next((r.error for r in recs if r.error), "no error message")
+            raise BenchmarkDataError(
+                f"all {len(recs)} training runs failed (first error: {first}); nothing was exported to "
+                f"{str(out)!r}; fix the configuration and re-run (the failed runs stay in the store "
+                f"{st.path!r} and are retried)"
+            )
+        runs = [{"arch": j.arch, "seed": j.seed, "status": r.status, "curve": r.curve,
+                 "params": r.info.get("params", -1)} for j, r in zip(jobs, recs, strict=True)]
         meta = config.metadata()
         meta["build_command"] = build_command
         meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        meta["total_train_seconds"] = float(total_cost)
+        meta["total_train_seconds"] = float(sum(r.cost for r in recs))
         return write_benchmark(out, meta, runs, config.train.epochs)
     finally:
-        if own_exec:
+        if lock is not None:
+            lock.release()
+        if own_exec and ex is not None:
             ex.shutdown()
         if own_store:
             st.close()

@@ -34,6 +34,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -160,8 +162,12 @@ class CurveBenchmark(TabularBenchmark):
             self.metadata: dict[str, Any] = json.loads(meta_path.read_text())
             with np.load(arr_path, allow_pickle=False) as z:
                 self._a = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise BenchmarkDataError(f"cannot read benchmark {str(self.path)!r}: {exc}") from None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            # a truncated or corrupted file: say which, and how to get a good one
+            raise BenchmarkDataError(
+                f"cannot read benchmark {str(self.path)!r}: {type(exc).__name__}: {' '.join(str(exc).split())}; "
+                f"the files may be truncated or corrupted: rebuild it (nasrank bench build) or copy it again"
+            ) from None
         if self.metadata.get("format") != FORMAT or int(self.metadata.get("format_version", -1)) > FORMAT_VERSION:
             raise BenchmarkDataError(
                 f"{str(self.path)!r} is not a {FORMAT} v{FORMAT_VERSION} directory "

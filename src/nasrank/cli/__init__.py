@@ -53,18 +53,64 @@ def _root(
 invocation: list[str] = []
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered as an interrupt so that commands clean up exactly as on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; returns the process exit code."""
+    """Console-script entry point; returns the process exit code.
+
+    Bad input of any kind -- a usage error caught by the argument parser or a
+    :class:`~nasrank.exceptions.NasrankError` raised by a command -- prints exactly one line
+    ``Error: ...`` on stderr and returns 2. Ctrl-C (or SIGTERM) returns 130 (143); commands that
+    can resume say how before they return.
+    """
+    import signal
+
     invocation[:] = list(sys.argv[1:] if argv is None else argv)
+    # click's exception base (vendored by newer Typer releases, a dependency of older ones)
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    click_exit, click_abort = typer.Exit, typer.Abort
+    old_term = None
     try:
-        app(args=argv, prog_name="nasrank")  # standalone: usage errors print and exit 2
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. called from a worker): leave signals alone
+        pass
+    try:
+        command = typer.main.get_command(app)
+        rv = command.main(args=list(invocation), prog_name="nasrank", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
     except NasrankError as exc:
-        typer.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+        typer.echo(f"Error: {_one_line(exc)}", err=True)
         return 2
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+    except click_exit as exc:
+        return int(exc.exit_code or 0)
+    except click_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help was printed; usage error as click
+            return 2
+        ctx = getattr(exc, "ctx", None)
+        path = ctx.command_path if ctx is not None else "nasrank"
+        msg = _one_line(exc.format_message())
+        typer.echo(f"Error: {msg.rstrip('.')}; see '{path} --help'", err=True)
+        return 2
+    except (click_abort, KeyboardInterrupt) as exc:
+        cause = exc.__cause__ if isinstance(exc, click_abort) else exc
+        term = isinstance(cause, Terminated)
+        typer.echo("Terminated." if term else "Interrupted.", err=True)
+        return 143 if term else 130
+    except BrokenPipeError:  # `nasrank ... | head`: the reader left; not an error of ours
+        return 0
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,30 +23,34 @@ def _seeds(text: str) -> tuple[int, ...]:
 def build_cmd(
     out: Path = typer.Option(..., "--out", help="Benchmark directory to write (benchmark.json + curves.npz)."),  # noqa: B008
     space: str = typer.Option("nb201", help="Search space."),
-    C: int = typer.Option(8, "--C", help="Channels of the first stage (space build option)."),
-    N: int = typer.Option(1, "--N", help="Cells per stage (space build option)."),
+    C: int = typer.Option(8, "--C", min=1, help="Channels of the first stage (space build option)."),
+    N: int = typer.Option(1, "--N", min=1, help="Cells per stage (space build option)."),
     dataset: str = typer.Option("cifar10", help="Dataset: digits, cifar10, cifar100, imagenet16-120, mnist."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
-    image_size: int = typer.Option(None, "--image-size", help="Downsample images to this side (e.g. 16)."),
-    train_size: int = typer.Option(None, "--train-size", help="Training examples (default: all not used for validation)."),
-    val_size: int = typer.Option(1024, "--val-size", help="Validation examples, taken from the training part."),
-    test_size: int = typer.Option(None, "--test-size", help="Test examples (default: the whole test part)."),
-    data_seed: int = typer.Option(0, "--data-seed", help="Seed of the data subsets."),
-    archs: int = typer.Option(200, "--archs", help="Distinct canonical architectures to train."),
-    arch_seed: int = typer.Option(0, "--arch-seed", help="Seed of the architecture draw."),
+    image_size: int = typer.Option(None, "--image-size", min=1, help="Downsample images to this side (e.g. 16)."),
+    train_size: int = typer.Option(None, "--train-size", min=1, help="Training examples (default: all not used for validation)."),
+    val_size: int = typer.Option(
+        None, "--val-size", min=0,
+        help="Validation examples, taken from the training part (default: 1024, at most a fifth of the "
+             "training part, e.g. 299 for digits).",
+    ),
+    test_size: int = typer.Option(None, "--test-size", min=0, help="Test examples (default: the whole test part)."),
+    data_seed: int = typer.Option(0, "--data-seed", min=0, help="Seed of the data subsets."),
+    archs: int = typer.Option(200, "--archs", min=1, help="Distinct canonical architectures to train."),
+    arch_seed: int = typer.Option(0, "--arch-seed", min=0, help="Seed of the architecture draw."),
     include_invalid: bool = typer.Option(False, "--include-invalid", help="Also draw cells without an input-output path."),
     seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated (one run per arch and seed)."),
-    epochs: int = typer.Option(20, "--epochs", help="Training epochs."),
-    batch_size: int = typer.Option(128, "--batch-size"),
+    epochs: int = typer.Option(20, "--epochs", min=1, help="Training epochs."),
+    batch_size: int = typer.Option(128, "--batch-size", min=1),
     lr: float = typer.Option(0.1, "--lr", help="Initial learning rate (cosine-annealed to 0 over --epochs)."),
-    weight_decay: float = typer.Option(5e-4, "--weight-decay"),
+    weight_decay: float = typer.Option(5e-4, "--weight-decay", min=0.0),
     no_augment: bool = typer.Option(False, "--no-augment", help="Disable random crop + flip."),
     no_minibatch: bool = typer.Option(False, "--no-minibatch", help="Do not keep per-minibatch losses."),
     name: str = typer.Option(None, "--name", help="Benchmark name (default: the directory name)."),
     store: Path = typer.Option(None, "--store", help="Results store (default <out>/records.sqlite)."),  # noqa: B008
     executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
-    workers: int = typer.Option(1, "--workers", help="Parallel training runs."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads per run."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel training runs."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per run."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -54,11 +58,20 @@ def build_cmd(
 
     Re-running the same command resumes: runs already in the store are not retrained.
     """
-    from ..benchmarks import BuildConfig, build_benchmark
-    from ..data import DataSpec
+    from .._validate import check_float, output_dir, output_file
+    from ..benchmarks import BuildConfig, build_benchmark, preflight
+    from ..data import DataSpec, load_dataset
     from ..execution import create_executor
     from ..training import TrainConfig
 
+    output_dir(out, "benchmark directory")
+    if store is not None:
+        output_file(store, "results store")
+    check_float("--lr", lr, minimum=0.0, exclusive_min=True)
+    if executor == "serial" and workers != 1:
+        raise ConfigError("--executor serial runs one job at a time: use --workers 1 or --executor processes")
+    if val_size is None:  # 1024, but never more than a fifth of a small dataset's training part
+        val_size = min(1024, len(load_dataset(dataset, root=data_dir, train=True)) // 5)
     cfg = BuildConfig(
         space=space, space_config={"C": C, "N": N},
         data=DataSpec(dataset, root=data_dir, image_size=image_size, train_size=train_size,
@@ -68,15 +81,20 @@ def build_cmd(
         archs=archs, arch_seed=arch_seed, seeds=_seeds(seeds), valid_only=not include_invalid,
         record_minibatch=not no_minibatch, name=name or out.name,
     )
+    preflight(cfg.jobs()[0])  # missing data, a split that does not fit, an unbuildable network: fail now
     kw = {"address": ray_address} if executor == "ray" else {}
-    if executor == "serial" and workers != 1:
-        raise ConfigError("--executor serial runs one job at a time: use --workers 1 or --executor processes")
     ex = create_executor(executor, workers=workers, threads=threads, **kw)
-    from . import invocation
+    from . import Terminated, invocation
 
     command = "nasrank " + " ".join(shlex.quote(a) for a in invocation)
-    with ex:
-        path = build_benchmark(cfg, out, store=store, executor=ex, progress=not quiet, build_command=command)
+    try:
+        with ex:
+            path = build_benchmark(cfg, out, store=store, executor=ex, progress=not quiet, build_command=command)
+    except KeyboardInterrupt as exc:
+        where = store if store is not None else out / "records.sqlite"
+        typer.echo(f"Build interrupted. Every finished training run is in {where}: run the same command again "
+                   f"to resume (finished runs are not retrained).", err=True)
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
     typer.echo(f"benchmark written to {path}")
 
 

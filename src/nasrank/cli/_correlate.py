@@ -1,18 +1,28 @@
-"""``nasrank correlate``: rank correlation of learning-curve estimators with the final performance."""
+"""``nasrank correlate``: rank correlation of learning-curve estimators with the final performance.
+
+The curves come from a tabular benchmark (``--benchmark``, default nb201-mini) or from a curves
+file (``--curves FILE``, see :mod:`nasrank.evaluation.curves_file`). numpy, PyTorch and
+:mod:`nasrank.evaluation` are imported inside the command, so that ``nasrank --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-from dataclasses import fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..evaluation.correlate import DEFAULT_ESTIMATORS, CorrelationRow, correlate_benchmark
+if TYPE_CHECKING:
+    from ..evaluation.correlate import CorrelationRow
 
 DEFAULT_BENCHMARK = "nb201-mini"
+#: ``nasrank.evaluation.DEFAULT_ESTIMATORS`` as text (a test keeps the two equal).
+DEFAULT_ESTIMATORS_TEXT = "tse,tse-e,tse-ema,tse-ema:gamma=0.1,sovl,vacc-es,lcsvr"
+NO_MATPLOTLIB_NOTE = "no plot: matplotlib is not installed (pip install 'nasrank[plot]')"
 
 
 def _load_benchmark(name_or_dir: str) -> Any:
@@ -31,18 +41,26 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 def correlate_cmd(
     benchmark: str = typer.Option(
-        DEFAULT_BENCHMARK, "--benchmark", "-b",
-        help="Registered benchmark name or benchmark directory (default: the shipped nb201-mini).",
+        None, "--benchmark", "-b",
+        help=f"Registered benchmark name or benchmark directory (default: the shipped {DEFAULT_BENCHMARK}).",
+    ),
+    curves: str = typer.Option(
+        None, "--curves", "-c",
+        help="Score learning curves from a file instead of a benchmark: .csv (long form: arch,epoch,"
+             "train_loss,...,test_acc), .json (list of objects) or .jsonl/.ndjson.",
     ),
     estimators: str = typer.Option(
-        ",".join(DEFAULT_ESTIMATORS), "--estimators", "-e",
-        help="Comma-separated estimator specs name[:key=value...], e.g. tse,tse-ema:gamma=0.1,lcsvr:n_search=200.",
+        None, "--estimators", "-e",
+        help=f"Comma-separated estimator specs name[:key=value...], e.g. tse,tse-ema:gamma=0.1,lcsvr:n_search=200 "
+             f"(default: {DEFAULT_ESTIMATORS_TEXT}; with --curves those the file has the records for).",
     ),
     epochs: str = typer.Option(
         "1:end", "--epochs", "-T",
         help="Budgets T: numbers, ranges a:b[:step], 'end', percentages of the last epoch (50%).",
     ),
-    target: str = typer.Option("test_acc", "--target", "-t", help="Benchmark metric to correlate with."),
+    target: str = typer.Option(
+        "test_acc", "--target", "-t", help="Benchmark metric, or curves-file column, to correlate with.",
+    ),
     dataset: str = typer.Option(None, "--dataset", "-d", help="Benchmark dataset (default: its first)."),
     metric: str = typer.Option("spearman", "--metric", help="spearman, kendall or sparse_kendall."),
     n_boot: int = typer.Option(1000, "--n-boot", min=1, help="Bootstrap resamples per cell."),
@@ -60,43 +78,82 @@ def correlate_cmd(
     ),
     plot: str = typer.Option(
         "auto", "--plot",
-        help="Write the rho-vs-T plot here (needs nasrank[plot]); 'auto' = <benchmark>_correlation.png in the "
-             "current directory when matplotlib is installed; 'none' = no plot.",
+        help="Write the rho-vs-T plot here (needs matplotlib); 'auto' = <benchmark or curves file "
+             "name>_correlation.png in the current directory when matplotlib is installed; 'none' = no plot.",
     ),
     csv_path: str = typer.Option(None, "--csv", help="Write the table as CSV here."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Rank correlation (with bootstrap CIs) of each estimator at each budget T with the final target."""
-    bench = _load_benchmark(benchmark)
-    name = str(getattr(bench, "name", "") or benchmark)
+    from .._validate import output_file
+    from ..exceptions import ConfigError
+
+    if curves is not None and benchmark is not None:
+        raise ConfigError("give either --curves FILE or --benchmark NAME|DIR, not both")
+    if curves is not None and dataset is not None:
+        raise ConfigError("--dataset selects a benchmark dataset; a curves file has one set of curves: drop --dataset")
+    # every output path is checked before any work, so that a bad path fails in a second
+    if csv_path is not None:
+        output_file(csv_path, "CSV file")
+    if plot not in ("auto", "none"):
+        output_file(plot, "plot file")
+        from ..evaluation.plots import _import_figure
+
+        _import_figure()  # fail before the work if matplotlib is missing
+
+    notes: list[str] = []  # printed to stderr once the table is made (an error stays one line)
+    common = dict(epochs=epochs, metric=metric, n_boot=n_boot, confidence=confidence, seed=seed,
+                  fit_size=fit_size, lcsvr_n_search=lcsvr_n_search, holdout_only=holdout_only)
+    if curves is not None:
+        from ..evaluation.correlate import DEFAULT_ESTIMATORS, parse_estimators
+        from ..evaluation.curves_file import _missing_record, correlate_curves, load_curves
+
+        data = load_curves(curves, target=target)
+        name, shown = Path(curves).stem, Path(curves).name
+        source = {"benchmark": None, "curves": curves}
+        if estimators is None:  # the defaults the file has the records for (correlate_curves)
+            skipped = [f"{s.label} (reads {m})" for s in parse_estimators(DEFAULT_ESTIMATORS)
+                       if (m := _missing_record(data, s)) is not None]
+            if skipped:
+                notes.append(f"note: skipping {', '.join(skipped)}: not in {curves}")
+    else:
+        bench = _load_benchmark(benchmark or DEFAULT_BENCHMARK)
+        name = shown = str(getattr(bench, "name", "") or benchmark or DEFAULT_BENCHMARK)
+        source = {"benchmark": name, "curves": None}
     if plot == "none":
         plot = None
     elif plot == "auto":
         import importlib.util
 
-        plot = f"{name}_correlation.png" if importlib.util.find_spec("matplotlib") else None
-    else:
-        from ..evaluation.plots import _import_figure
+        if importlib.util.find_spec("matplotlib") is None:
+            notes.append(NO_MATPLOTLIB_NOTE)
+            plot = None
+        else:
+            plot = f"{name}_correlation.png"
+            output_file(plot, "plot file")
 
-        _import_figure()  # fail before the work if matplotlib is missing
-    rows = correlate_benchmark(
-        bench, target=target, dataset=dataset, estimators=estimators, epochs=epochs, metric=metric,
-        n_boot=n_boot, confidence=confidence, seed=seed, fit_size=fit_size,
-        lcsvr_n_search=lcsvr_n_search, holdout_only=holdout_only,
-    )
+    if curves is not None:
+        rows = correlate_curves(data, estimators=estimators, **common)
+    else:
+        from ..evaluation.correlate import correlate_benchmark
+
+        rows = correlate_benchmark(bench, target=target, dataset=dataset,
+                                   estimators=estimators or DEFAULT_ESTIMATORS_TEXT, **common)
     if csv_path is not None:
         _write_csv(rows, csv_path)
+    for note in notes:
+        typer.echo(note, err=True)
     if plot is not None:
         from ..evaluation.plots import plot_correlations
 
         plot_correlations(rows, plot, title=f"{name}: {target}" + (f" ({dataset})" if dataset else ""))
     if as_json:
-        info = {"benchmark": name, "target": target, "dataset": dataset, "metric": rows[0].metric,
+        info = {**source, "target": target, "dataset": dataset, "metric": rows[0].metric,
                 "confidence": confidence, "n_boot": n_boot, "seed": seed,
                 "rows": [{k: _clean(v) for k, v in r.to_dict().items()} for r in rows]}
         typer.echo(json.dumps(info, indent=2))
         return
-    _print_table(rows, title=f"{rows[0].metric} with {target} on {name}"
+    _print_table(rows, title=f"{rows[0].metric} with {target} on {shown}"
                  + (f" ({dataset})" if dataset else "")
                  + f", {confidence:.0%} bootstrap CI")
     for path, what in ((csv_path, "CSV"), (plot, "plot")):
@@ -105,12 +162,19 @@ def correlate_cmd(
 
 
 def _write_csv(rows: list[CorrelationRow], path: str) -> None:
-    names = [f.name for f in fields(CorrelationRow)]
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(names)
-        for r in rows:
-            w.writerow([getattr(r, k) for k in names])
+    """The rows as CSV, written atomically (a failure leaves no partial file)."""
+    from dataclasses import fields
+
+    from .._validate import atomic_write
+    from ..evaluation import correlate
+
+    names = [f.name for f in fields(correlate.CorrelationRow)]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(names)
+    for r in rows:
+        w.writerow([getattr(r, k) for k in names])
+    atomic_write(path, lambda f: f.write(buf.getvalue().encode("utf-8")))
 
 
 def _span(values: list[int]) -> str:

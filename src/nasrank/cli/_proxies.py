@@ -9,7 +9,6 @@ from typing import Any
 import typer
 
 from .. import create_space
-from ..estimators.zero_cost import compute_proxies, list_proxies, proxy_info
 from ..exceptions import ConfigError
 
 
@@ -43,11 +42,20 @@ def proxies_cmd(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the minibatch, weights and zen draws."),
     C: int = typer.Option(16, "--C", min=1, help="Channels of the first stage."),
     N: int = typer.Option(5, "--N", min=1, help="Cells per stage."),
+    threads: int = typer.Option(
+        None, "--threads", min=1,
+        help="Torch CPU threads (default: torch's choice; use 1 when other jobs share the cores).",
+    ),
     list_only: bool = typer.Option(False, "--list", help="List the proxies (sign, BN mode, batch size)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Compute zero-cost proxies of an architecture on one minibatch of real data."""
     import torch
+
+    from ..estimators.zero_cost import compute_proxies, list_proxies, proxy_info
+
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     if list_only:
         rows = [proxy_info(n) for n in list_proxies()]

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, NasrankError
 
 
 def _seeds(text: str) -> list[int]:
@@ -40,28 +40,28 @@ def search_cmd(
     dataset: str = typer.Option("digits", help="Live: training dataset. With --benchmark: the benchmark's dataset."),
     strategy: str = typer.Option("evolution", help="random, evolution, tpe, reinforce, hyperband, bohb, g-rs, g-rea, g-reinforce, g-hb."),
     estimator: str = typer.Option("tse-ema", help="Estimator spec name[:key=value] (tse-ema, vacc-es, ...); 'none' with a table benchmark."),
-    epochs: int = typer.Option(5, "--epochs", help="Training epochs per query = the estimator's budget T."),
+    epochs: int = typer.Option(5, "--epochs", min=1, help="Training epochs per query = the estimator's budget T."),
     budget: str = typer.Option("5m", "--budget", help="Seconds of evaluation cost (300s, 5m, 2h) or queries (100q)."),
     seeds: str = typer.Option("0", "--seeds", help="Strategy seeds: 0 or 0,1,2 or 0:20 (one run each)."),
     benchmark: str = typer.Option(None, "--benchmark", help="Search a tabular benchmark (name or directory) instead of training."),
     metric: str = typer.Option("val_acc", "--metric", help="With --benchmark and --estimator none: the table metric searched."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
     proxy: str = typer.Option(None, "--proxy", help="Proxy of the g-* strategies: a proxy name, or 'naswot-table' (NB201 published scores)."),
-    pool_size: int = typer.Option(10, "--pool-size", help="Candidates the proxy screens per query (g-* strategies)."),
+    pool_size: int = typer.Option(10, "--pool-size", min=1, help="Candidates the proxy screens per query (g-* strategies)."),
     param: list[str] = typer.Option(None, "--param", help="Strategy parameter key=value (repeatable)."),  # noqa: B008
-    C: int = typer.Option(8, "--C", help="Live: channels of the first stage."),
-    N: int = typer.Option(1, "--N", help="Live: cells per stage."),
-    batch_size: int = typer.Option(128, "--batch-size", help="Live: minibatch size."),
+    C: int = typer.Option(8, "--C", min=1, help="Live: channels of the first stage."),
+    N: int = typer.Option(1, "--N", min=1, help="Live: cells per stage."),
+    batch_size: int = typer.Option(128, "--batch-size", min=1, help="Live: minibatch size."),
     lr: float = typer.Option(0.1, "--lr", help="Live: initial learning rate (cosine to 0 over --epochs)."),
-    image_size: int = typer.Option(None, "--image-size", help="Live: downsample images to this side."),
-    train_size: int = typer.Option(None, "--train-size", help="Live: training examples (default: all not used for validation)."),
-    val_size: int = typer.Option(300, "--val-size", help="Live: validation examples (from the training part)."),
-    test_size: int = typer.Option(None, "--test-size", help="Live: test examples (default: the whole test part)."),
-    train_seed: int = typer.Option(0, "--train-seed", help="Live: seed of the initial weights and data order."),
+    image_size: int = typer.Option(None, "--image-size", min=1, help="Live: downsample images to this side."),
+    train_size: int = typer.Option(None, "--train-size", min=1, help="Live: training examples (default: all not used for validation)."),
+    val_size: int = typer.Option(300, "--val-size", min=0, help="Live: validation examples (from the training part)."),
+    test_size: int = typer.Option(None, "--test-size", min=0, help="Live: test examples (default: the whole test part)."),
+    train_seed: int = typer.Option(0, "--train-seed", min=0, help="Live: seed of the initial weights and data order."),
     store: Path = typer.Option(None, "--store", help="Results store: every evaluation and step is committed; re-running resumes."),  # noqa: B008
     executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
-    workers: int = typer.Option(1, "--workers", help="Parallel evaluations (asynchronous search when > 1)."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads per evaluation."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel evaluations (asynchronous search when > 1)."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per evaluation."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -74,6 +74,7 @@ def search_cmd(
     """
     import time
 
+    from .._validate import check_float, output_file
     from ..search import (
         STRATEGIES,
         LiveEvaluator,
@@ -85,6 +86,9 @@ def search_cmd(
 
     t_start = time.monotonic()
     bud = parse_budget(budget)
+    check_float("--lr", lr, minimum=0.0, exclusive_min=True)
+    if store is not None:
+        output_file(store, "results store")  # the store itself checks that an existing file is ours
     seed_list = _seeds(seeds)
     if not seed_list:
         raise ConfigError("--seeds selects no seed")
@@ -112,6 +116,7 @@ def search_cmd(
         ev = LiveEvaluator(data, est, epochs=epochs, space=space,
                            space_config={"C": C, "N": N}, train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr),
                            seed=train_seed)
+        ev.check()  # missing data, a split that does not fit, an unbuildable network: fail now
     params = _params(param)
     if cls.multi_fidelity:
         if ev.max_fidelity is None:
@@ -132,20 +137,54 @@ def search_cmd(
         from ..execution import create_executor
 
         ex = create_executor("serial", threads=threads)
+    strategies = [create_strategy(strategy, ev.space, seed=s, **params) for s in seed_list]  # bad params: now
     results = []
+    done_runs = 0
     try:
-        for s in seed_list:
-            strat = create_strategy(strategy, ev.space, seed=s, **params)
+        for s, strat in zip(seed_list, strategies, strict=True):
             # a live search with a time budget also stops on the wall clock (start-up included)
             # (minus a few seconds for the summary and exit)
             deadline = (t_start + bud.amount - min(5.0, 0.02 * bud.amount)
                         if bench is None and bud.unit == "s" and len(seed_list) == 1 else None)
             results.append(run_search(strat, ev, bud, executor=ex, store=str(store) if store else None,
                                       progress=not quiet, label=f"{strategy} seed {s}", deadline=deadline))
+            done_runs += 1
+    except KeyboardInterrupt as exc:
+        _interrupted(exc, store, done_runs, len(seed_list))
     finally:
         if ex is not None:
             ex.shutdown()
     _summary(results, ev, bench, as_json, store)
+    _check_failures(results)
+
+
+def _interrupted(exc: KeyboardInterrupt, store: Path | None, done: int, total: int) -> None:
+    """Say what an interrupted search kept and how to continue it; exit 130 (143 on SIGTERM)."""
+    from . import Terminated
+
+    what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    runs = f"{done} of {total} runs finished" if total > 1 else "the run did not finish"
+    if store is not None:
+        msg = (f"Search {what} ({runs}). Every finished evaluation is in {store}: run the same command "
+               f"again to resume where it stopped.")
+    else:
+        msg = f"Search {what} ({runs}). Nothing was recorded: add --store FILE to make a search resumable."
+    typer.echo(msg, err=True)
+    raise typer.Exit(143 if isinstance(exc, Terminated) else 130)
+
+
+def _check_failures(results: list[Any]) -> None:
+    """A search in which no evaluation succeeded is an error, not a result."""
+    failed = [r for r in results if r.best is None]
+    if not failed:
+        return
+    errors = [st.get("error") for r in failed for st in r.steps if st.get("error")]
+    n = sum(len(r.steps) for r in failed)
+    first = f"; first error: {errors[0]}" if errors else ""
+    which = "the search" if len(results) == 1 else f"{len(failed)} of {len(results)} runs"
+    raise NasrankError(
+        f"no evaluation of {which} succeeded ({n} failed{first}); fix the configuration and re-run"
+    )
 
 
 def _scorer(proxy: str | None, ev: Any, bench: Any, data_dir: str | None) -> Any:

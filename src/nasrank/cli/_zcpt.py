@@ -61,6 +61,10 @@ def zcpt_cmd(
                     supernet_config=cfg, network_config=cfg)
     zc._check()  # bad options fail before any data is read
     data = load_dataset(dataset, root=data_dir, train=True)
+    if batch_size > len(data):
+        raise ConfigError(
+            f"`--batch-size` {batch_size} exceeds the {len(data)} training images of {dataset}; lower it"
+        )
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
 

@@ -58,13 +58,19 @@ def resolve_root(root: str | os.PathLike | None, name: str) -> Path:
         env = os.environ.get(DATA_ENV_VAR)
         if not env:
             raise BenchmarkDataError(
-                f"dataset {name!r} needs files: pass root=<data dir> or set {DATA_ENV_VAR} "
-                f"(see nasrank.data docs for the layout)"
+                f"dataset {name!r} needs files: pass --data-dir DIR (Python: root=DIR) or set {DATA_ENV_VAR} "
+                f"(the README's Data section shows the layout; 'digits' needs no files)"
             )
         root = env
     path = Path(root).expanduser()
+    if path.exists() and not path.is_dir():
+        raise BenchmarkDataError(
+            f"data directory {str(path)!r} for dataset {name!r} is a file; pass the directory that holds {name}/"
+        )
     if not path.is_dir():
-        raise BenchmarkDataError(f"data directory {str(path)!r} for dataset {name!r} does not exist")
+        raise BenchmarkDataError(
+            f"data directory {str(path)!r} for dataset {name!r} does not exist; pass an existing --data-dir"
+        )
     return path
 
 

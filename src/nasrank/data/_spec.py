@@ -94,7 +94,8 @@ class DataSpec:
         if need > len(pool) or self.val_size >= len(pool):
             raise ConfigError(
                 f"{self.dataset} has {len(pool)} training examples; train_size={self.train_size} + "
-                f"val_size={self.val_size} do not fit"
+                f"val_size={self.val_size} do not fit: lower the validation size (--val-size) or the "
+                f"training size (--train-size)"
             )
         va_idx = np.sort(perm[: self.val_size])
         rest = perm[self.val_size :]

@@ -8,7 +8,7 @@ Two registries live here:
 
 from __future__ import annotations
 
-from .._registry import Registry
+from .._registry import Registry, check_params
 
 ESTIMATORS: Registry = Registry("estimator")
 PROXIES: Registry = Registry("proxy")
@@ -46,7 +46,9 @@ def create_estimator(name: str, **params: object) -> CurveEstimator:
         >>> create_estimator("tse-ema", gamma=0.5).compute(LearningCurve(train_loss=[4.0, 2.0]), 2)
         4.0
     """
-    return ESTIMATORS.get(name)(**params)
+    cls = ESTIMATORS.get(name)
+    check_params("estimator", name, cls, params)
+    return cls(**params)
 
 
 def list_estimators(pattern: str | None = None) -> list[str]:

@@ -53,7 +53,7 @@ def _r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 @ESTIMATORS.register("lcsvr")
 class LcSVR(CurveEstimator):
-    """nu-SVR that predicts final performance from the first T epochs of a curve (higher = better).
+    """nu-SVR that predicts final performance from the first T epochs of a curve.
 
     Recipe of reference §4.3: features from the validation-accuracy curve (see
     :func:`curve_features`), optionally prepended by architecture / hyper-parameter meta-features;
@@ -63,12 +63,18 @@ class LcSVR(CurveEstimator):
 
     Unlike the other estimators it must be fitted on fully trained curves first (:meth:`fit`).
 
+    The model predicts the final value of the record it extrapolates, so the sign follows
+    ``field``: :attr:`higher_is_better` is ``True`` for an accuracy (``val_acc``, ``train_acc``)
+    and ``False`` for a loss (``val_loss``, ``train_loss``), and :meth:`score` (like
+    :func:`~nasrank.evaluation.correlation_table`) negates a predicted loss, so that a higher
+    score always means predicted better.
+
     Args:
         n_search: Random hyper-parameter draws (reference: 1000).
         cv: Cross-validation folds (reference: 3).
         seed: Seed of the draws.
         all_curve: Use the whole partial curve as features (else only summary statistics).
-        field: Curve record to extrapolate (default ``"val_acc"``).
+        field: Curve record to extrapolate (default ``"val_acc"``, as in the reference).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -78,10 +84,12 @@ class LcSVR(CurveEstimator):
         >>> est = LcSVR(n_search=20, seed=0).fit(curves, epochs=5)
         >>> est.predict(curves[:2]).shape
         (2,)
+        >>> LcSVR().higher_is_better, LcSVR(field="val_loss").higher_is_better
+        (True, False)
     """
 
     name = "lcsvr"
-    higher_is_better = True
+    higher_is_better = True  # the default field, val_acc; set per instance from `field`
 
     def __init__(
         self,
@@ -98,6 +106,12 @@ class LcSVR(CurveEstimator):
         if field not in ("val_acc", "val_loss", "train_loss", "train_acc"):
             raise ConfigError(f"`field` must be one of val_acc, val_loss, train_loss, train_acc; got {field!r}")
         self.field = field  # type: ignore[misc]  # instance attribute shadows the ClassVar
+        # a predicted loss is better when lower; a predicted accuracy when higher
+        self.higher_is_better = not field.endswith("_loss")  # type: ignore[misc]
+
+    def __repr__(self) -> str:  # the constructor parameters only (not the derived sign)
+        params = ", ".join(f"{k}={getattr(self, k)!r}" for k in ("n_search", "cv", "seed", "all_curve", "field"))
+        return f"{type(self).__name__}({params})"
 
     # --- features ---------------------------------------------------------------------------
     def _matrix(

@@ -5,6 +5,8 @@
   :func:`bootstrap_ci` (one NaN rule: pairs with a NaN/inf score or target are dropped);
 * :func:`correlation_table` / :func:`correlate_benchmark` — rho (with bootstrap CIs) per estimator
   per training budget T, as a list of :class:`CorrelationRow`;
+* :func:`load_curves` / :func:`correlate_curves` — learning curves nasrank did not train, read
+  from a CSV, JSON or JSON Lines file (a :class:`CurveSet`), and their correlation table;
 * :func:`plot_correlations` — the seed-000-Fig.-1-style plot (needs ``nasrank[plot]``).
 
 Example:
@@ -23,6 +25,13 @@ from .correlate import (
     correlation_table,
     parse_epochs,
     parse_estimators,
+)
+from .curves_file import (
+    CURVE_FILE_FORMATS,
+    PER_EPOCH_RECORDS,
+    CurveSet,
+    correlate_curves,
+    load_curves,
 )
 from .metrics import (
     METRICS,
@@ -56,5 +65,10 @@ __all__ = [
     "parse_epochs",
     "correlation_table",
     "correlate_benchmark",
+    "CurveSet",
+    "PER_EPOCH_RECORDS",
+    "CURVE_FILE_FORMATS",
+    "load_curves",
+    "correlate_curves",
     "plot_correlations",
 ]

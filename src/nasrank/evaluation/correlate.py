@@ -12,7 +12,9 @@ Estimators that must be fitted (LcSVR; any estimator with a ``fit`` method) foll
 the TSE paper (seed 000, Sec. 4.1, and its code, reference §4.3): a seeded random subset of the
 fully trained curves (``fit_size``, default ``min(100, n // 2)``: seed 000 cites 100 fully
 evaluated architectures; the released code uses 200 of ~6,500) is used to fit the model on the
-first T epochs, with each curve's final validation accuracy as the regression target, and the
+first T epochs, with each curve's final validation accuracy as the regression target (the final
+value of the record it extrapolates: ``lcsvr:field=val_loss`` predicts the final validation loss,
+which is negated, so that a higher score means predicted better), and the
 rank correlation is computed on the remaining architectures only. Its rows therefore have a
 smaller ``n``; pass ``holdout_only=True`` to evaluate every estimator on that same held-out set.
 The hyper-parameter search of LcSVR is kept small by default (``lcsvr_n_search=20`` random draws
@@ -141,9 +143,13 @@ class EstimatorSpec:
 
     def create(self, **defaults: Any) -> CurveEstimator:
         """Instantiate the estimator; ``defaults`` fill in parameters the spec does not set."""
+        from .._registry import check_params
+
         kw = {**defaults, **self.kwargs}
+        cls = ESTIMATORS.get(self.name)
+        check_params("estimator", self.name, cls, self.kwargs)
         try:
-            return ESTIMATORS.get(self.name)(**kw)
+            return cls(**kw)
         except TypeError as exc:
             raise ConfigError(f"estimator {self.label!r}: {exc}") from None
 

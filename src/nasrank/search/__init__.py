@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._registry import check_params
+from ..exceptions import ConfigError
 from . import _strategies  # noqa: F401  (registers the strategies)
 from ._base import STRATEGIES, ProxyScorer, Query, Scorer, Strategy, TableScorer
 from ._driver import Budget, SearchResult, parse_budget, run_id_for, run_search, run_searches
@@ -70,8 +72,18 @@ def create_strategy(name: str, space: Any = "nb201", seed: int = 0, **params: An
     Example:
         >>> create_strategy("evolution", "nb201", seed=0, population_size=20).population_size
         20
+        >>> create_strategy("evolution", "nb201", populaton_size=20)
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: strategy 'evolution' has no parameter 'populaton_size'; its parameters: population_size, sample_size, exclude_seen
     """
-    return STRATEGIES.get(name)(space, seed=seed, **params)
+    cls = STRATEGIES.get(name)
+    hidden = ("space", "seed") if cls.needs_scorer else ("space", "seed", "scorer", "pool_size")
+    check_params("strategy", name, cls, params, skip=hidden)
+    try:
+        return cls(space, seed=seed, **params)
+    except TypeError as exc:  # e.g. an option the wrapped library (Optuna's TPESampler) rejects
+        raise ConfigError(f"invalid parameters {params!r} for strategy {name!r}: {' '.join(str(exc).split())}") from None
 
 
 def list_strategies(pattern: str | None = None) -> list[str]:

@@ -6,13 +6,21 @@ killed search therefore resumes from its last committed step: queries that were 
 asked again (the restored state still lists them as pending) and a finished evaluation whose
 step was not yet committed is found in the store instead of being recomputed. With the serial
 executor the resumed trajectory is identical to an uninterrupted one.
+
+A run holds a lock on its run id in the store while it runs (see
+:meth:`~nasrank.store.ResultStore.lock`), so the same run started a second time on the same store
+stops at once with :class:`~nasrank.exceptions.AlreadyRunningError` instead of repeating the
+first one's work; other runs on the store are not held up. A run stopped by Ctrl-C is marked
+``interrupted`` in the store (``failed`` when an error stopped it) and re-running it resumes it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import math
+import os
 import re
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -82,7 +90,8 @@ class SearchResult:
         seed: Strategy seed.
         steps: The trajectory: one dict per finished evaluation with ``arch``, ``fidelity``,
             ``score``, ``cost``, ``spent`` (cumulative), ``status``, ``reused`` (found in the store),
-            ``metrics`` and the incumbent so far (``best_arch``, ``best_score``, ``best_metrics``).
+            ``metrics`` and the incumbent so far (``best_arch``, ``best_score``, ``best_metrics``);
+            a step whose evaluation failed (``status="error"``) also has the one-line ``error``.
         spent: Cost charged to the budget.
         finished: Whether the budget was used up (``False`` only for an interrupted run).
         evaluated: Evaluations actually run in this call (not found in the store).
@@ -120,14 +129,37 @@ def run_id_for(strategy: Strategy, evaluator: Evaluator) -> str:
 
 
 class _Progress:
-    """A rich progress bar over the budget (or one log line per step when stderr is not a tty)."""
+    """A rich progress bar over the budget (or one log line per step when stderr is not a tty).
 
-    def __init__(self, enabled: bool, budget: Budget, label: str, spent: float) -> None:
+    A query budget is counted in queries (the cost so far is shown next to it), a time budget in
+    seconds of cost.
+
+    Example:
+        >>> import contextlib, io
+        >>> step = {"step": 14, "arch": "|...|", "best_score": 0.5}
+        >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+        ...     _Progress(True, Budget(40, "query"), "random seed 0", 0.0, 0).update(14.94, step)
+        >>> err.getvalue().split("best")[0]
+        '[random seed 0] queries=15/40 cost=14.9s '
+        >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+        ...     _Progress(True, Budget(300), "random seed 0", 0.0, 0).update(14.94, step)
+        >>> err.getvalue().split("best")[0]
+        '[random seed 0] spent=14.9/300s evals=15 '
+    """
+
+    def __init__(self, enabled: bool, budget: Budget, label: str, spent: float, steps: int = 0,
+                 cost_unit: str = "s") -> None:
         self.enabled = enabled
         self.budget = budget
         self.label = label
         self.spent = spent
+        self.steps = steps
+        self.cost_unit = cost_unit
         self._p: Any = None
+
+    @property
+    def _queries(self) -> bool:
+        return self.budget.unit == "query"
 
     def __enter__(self) -> _Progress:
         if self.enabled and sys.stderr.isatty():
@@ -141,22 +173,34 @@ class _Progress:
                 TextColumn("{task.fields[info]}"), console=Console(file=sys.stderr),
             )
             self._p.start()
-            self._task = self._p.add_task("search", total=self.budget.amount, completed=self.spent, info="")
+            done = self.steps if self._queries else self.spent
+            self._task = self._p.add_task("search", total=self.budget.amount, completed=done, info="")
         return self
 
     def update(self, spent: float, step: dict[str, Any]) -> None:
         if not self.enabled:
             return
+        n = step["step"] + 1
         bs = step.get("best_score")
-        info = f"evals={step['step'] + 1} best={bs:.4g}" if isinstance(bs, float) else f"evals={step['step'] + 1}"
+        parts = [] if self._queries else [f"evals={n}"]
+        if isinstance(bs, float):
+            parts.append(f"best={bs:.4g}")
         acc = (step.get("best_metrics") or {}).get("test_acc")
         if isinstance(acc, float):
-            info += f" test_acc={acc:.4f}"
+            parts.append(f"test_acc={acc:.4f}")
+        info = " ".join(parts)
+        done = n if self._queries else spent
         if self._p is not None:
-            self._p.update(self._task, completed=min(spent, self.budget.amount), info=info)
+            self._p.update(self._task, completed=min(done, self.budget.amount), info=info)
+            return
+        if self._queries:
+            where = f"queries={n}/{self.budget.amount:.0f}"
+            if self.cost_unit != "query":
+                where += f" cost={spent:.1f}{self.cost_unit}"
         else:
-            print(f"[{self.label}] spent={spent:.1f}/{self.budget.amount:.0f} {info} {step['arch']}",
-                  file=sys.stderr, flush=True)
+            where = f"spent={spent:.1f}/{self.budget.amount:.0f}{'s' if self.cost_unit == 's' else ''}"
+        print(" ".join(x for x in (f"[{self.label}]", where, info, str(step["arch"])) if x),
+              file=sys.stderr, flush=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._p is not None:
@@ -176,7 +220,7 @@ def run_search(
     budget: str | float | Budget,
     *,
     executor: Any = None,
-    store: ResultStore | str | None = None,
+    store: ResultStore | str | os.PathLike | None = None,
     progress: bool = False,
     label: str | None = None,
     on_step: Callable[[dict[str, Any]], None] | None = None,
@@ -196,7 +240,11 @@ def run_search(
             worker is free.
         store: Results store (path or open store). Every record and every trajectory step is
             committed as it happens; a run found in the store (same strategy, parameters, seed
-            and evaluator) is continued, not restarted.
+            and evaluator) is continued, not restarted. The run is locked in the store while it
+            runs: the same run started meanwhile by another process raises
+            :class:`~nasrank.exceptions.AlreadyRunningError`. Stopped by ``KeyboardInterrupt``,
+            the run is marked ``interrupted`` (by another exception: ``failed``) and the
+            exception re-raised; its committed steps stay.
         progress: Show a progress bar on stderr.
         label: Progress-bar label.
         on_step: Called with every trajectory step.
@@ -207,7 +255,8 @@ def run_search(
             deadline are not reproducible step for step; leave it ``None`` for that.
 
     Returns:
-        The :class:`SearchResult`.
+        The :class:`SearchResult`. A step of a failed evaluation has ``status="error"`` and the
+        evaluation's one-line ``error`` message.
 
     Example:
         >>> from nasrank.benchmarks import load_benchmark
@@ -227,9 +276,39 @@ def run_search(
             f"(use a live evaluator or a learning-curve benchmark with an estimator)"
         )
     budget = parse_budget(budget)
-    own_store = isinstance(store, str)
-    st: ResultStore | None = ResultStore(store) if isinstance(store, str) else store
+    if store is not None and not isinstance(store, (str, os.PathLike, ResultStore)):
+        raise ConfigError(f"`store` must be a path or a ResultStore, got {type(store).__name__}")
     run_id = run_id_for(strategy, evaluator)
+    own_store = isinstance(store, (str, os.PathLike))
+    st: ResultStore | None = ResultStore(store) if own_store else store  # type: ignore[arg-type]
+    lock = None
+    try:
+        if st is not None:
+            lock = st.lock(f"search:{run_id}", what=f"search run {run_id} ({strategy.name}, seed {strategy.seed})",
+                           hint="wait for it to finish, or use another --store / --seeds").acquire()
+        return _search(strategy, evaluator, budget, executor, st, run_id, progress, label, on_step, max_failures,
+                       deadline)
+    except BaseException as exc:
+        if lock is not None and st is not None:
+            status = "failed" if isinstance(exc, Exception) else "interrupted"
+            try:
+                st.set_search_status(run_id, status)
+            except sqlite3.Error:
+                pass  # the store is unusable; the original exception says why
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
+        if own_store and st is not None:
+            st.close()
+
+
+def _search(
+    strategy: Strategy, evaluator: Evaluator, budget: Budget, executor: Any, st: ResultStore | None, run_id: str,
+    progress: bool, label: str | None, on_step: Callable[[dict[str, Any]], None] | None, max_failures: int,
+    deadline: float | None,
+) -> SearchResult:
+    """The search loop of :func:`run_search` (the store, if any, is open and the run locked)."""
     res = SearchResult(run_id, strategy.name, evaluator.label(), strategy.seed, cost_unit=evaluator.cost_unit)
     charged_keys: set[tuple[str, int | None]] = set()
     costs_charged: list[float] = []
@@ -338,7 +417,8 @@ def run_search(
             best = {"arch": arch_s, "score": score, "metrics": metrics, "step": step_i}
         step = {
             "step": step_i, "query": q.id, "arch": arch_s, "fidelity": q.fidelity, "score": score,
-            "cost": charge, "spent": res.spent, "status": rec.status, "reused": reused, "metrics": metrics,
+            "cost": charge, "spent": res.spent, "status": rec.status,
+            **({"error": rec.error} if rec.status == "error" else {}), "reused": reused, "metrics": metrics,
             "best_arch": None if best is None else best["arch"], "best_score": None if best is None else best["score"],
             "best_metrics": None if best is None else best["metrics"], "best_step": None if best is None else best["step"],
         }
@@ -350,7 +430,8 @@ def run_search(
         bar.update(res.spent, step)
 
     scorer_cost = getattr(scorer, "cost_", 0.0) if scorer is not None else 0.0
-    with _Progress(progress, budget, label or f"{strategy.name} seed {strategy.seed}", res.spent) as bar:
+    with _Progress(progress, budget, label or f"{strategy.name} seed {strategy.seed}", res.spent, len(res.steps),
+                   evaluator.cost_unit) as bar:
         while True:
             while len(inflight) + len(ready) < workers:
                 if resubmit:
@@ -380,8 +461,6 @@ def run_search(
         res.finished = True
         if st is not None:
             st.save_search_step(run_id, None, None, state(), res.spent, status="done")
-    if own_store and st is not None:
-        st.close()
     return res
 
 

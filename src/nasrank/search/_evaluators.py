@@ -81,6 +81,10 @@ class Evaluator(ABC):
     def score(self, record: EvalRecord, fidelity: int | None = None) -> float:
         """The search score of a record (higher = better; NaN = failed)."""
 
+    def check(self) -> None:  # noqa: B027  (an optional hook, not an abstract method)
+        """Raise a :class:`~nasrank.exceptions.NasrankError` now if no evaluation can succeed
+        (called by the CLI before a search starts; the default checks nothing)."""
+
     def fingerprint(self, fidelity: int | None = None) -> str:
         """Hash of the configuration that produced a record (keys the results store)."""
         return fingerprint({**self.config(), "fidelity": fidelity})
@@ -374,6 +378,15 @@ class LiveEvaluator(Evaluator):
     @property
     def space(self) -> Any:
         return self._space
+
+    def check(self) -> None:
+        """Fail fast on a configuration that cannot train any cell (missing data, a split that
+        does not fit the dataset, a network that cannot be built); see
+        :func:`nasrank.benchmarks.preflight`. Evaluations themselves never raise: a cell that
+        fails to train is an ``error`` record."""
+        from ..benchmarks import preflight
+
+        preflight(self.job(self._space.sample(0)))
 
     def job(self, arch: Arch, fidelity: int | None = None) -> Any:
         from dataclasses import replace

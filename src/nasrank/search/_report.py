@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._validate import atomic_write, output_dir
 from ..exceptions import ConfigError
 
-__all__ = ["AnytimeCurve", "anytime_curves", "incumbent_at", "plot_anytime", "write_report", "load_runs"]
+__all__ = ["AnytimeCurve", "anytime_curves", "incumbent_at", "plot_anytime", "write_report", "load_runs",
+           "report_values"]
 
 
 @dataclass
@@ -65,15 +67,15 @@ def _value(step: dict[str, Any], value: str) -> float:
 
 
 def load_runs(store: Any) -> list[dict[str, Any]]:
-    """Every search run in a results store with its trajectory (``run["steps"]``)."""
+    """Every search run in a results store with its trajectory (``run["steps"]``).
+
+    A path is opened read-only: nothing is created, stamped or written, and a file that is not
+    a results store is refused unchanged.
+    """
     from ..store import ResultStore
 
     own = not isinstance(store, ResultStore)
-    if own:
-        p = Path(os.fspath(store))
-        if not p.is_file():
-            raise ConfigError(f"results store {str(p)!r} does not exist (write one with nasrank search --store)")
-    st = store if not own else ResultStore(store)
+    st = store if not own else ResultStore(store, read_only=True)
     try:
         runs = st.search_runs()
         for r in runs:
@@ -158,42 +160,77 @@ def plot_anytime(curves: Sequence[AnytimeCurve], path: str | os.PathLike | None 
     return fig
 
 
+def report_values(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """The values a report can track for ``runs``: ``"score"`` and every metric recorded for an incumbent.
+
+    Example:
+        >>> report_values([{"steps": [{"best_metrics": {"test_acc": 0.9, "val_acc": None}}, {"best_metrics": None}]}])
+        ['score', 'test_acc']
+    """
+    names = {k for r in runs for s in r["steps"] for k, v in (s.get("best_metrics") or {}).items() if v is not None}
+    return ["score", *sorted(names)]
+
+
+def _csv_bytes(header: list[str], rows: list[list[Any]]) -> bytes:
+    """A CSV file's content (``\\r\\n`` line ends, as :mod:`csv` writes them)."""
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
 def write_report(store: Any, out: str | os.PathLike, value: str | None = None, plot: bool = True) -> dict[str, Any]:
     """Write ``anytime.csv`` (mean +- s.e. per group and cost), ``runs.csv`` (every step of every
     run) and ``anytime.png`` (if matplotlib is installed and ``plot``) into ``out``.
 
+    Everything is checked before anything is written: ``out`` must be a directory or creatable
+    (its parent exists), the store (opened read-only) must hold search runs with steps, and
+    ``value`` must be ``"score"`` or a metric recorded in them (see :func:`report_values`). Each
+    file is written atomically (a reader never sees half of it).
+
     Returns:
-        ``{"csv": path, "runs_csv": path, "png": path or None, "groups": [...], "png_error": msg or None}``.
+        ``{"csv": path, "runs_csv": path, "png": path or None, "groups": [...], "png_error": msg or None,
+        "curves": [...]}``.
     """
+    out = output_dir(out, "report directory")
     runs = load_runs(store)
+    name = store.path if hasattr(store, "path") else os.fspath(store)
+    if not runs:
+        raise ConfigError(f"store {str(name)!r} has no search runs; write some with nasrank search --store {name}")
+    if value is not None:
+        valid = report_values(runs)
+        if value not in valid:
+            raise ConfigError(f"report value {value!r} is not recorded in the runs of {str(name)!r}; "
+                              f"use one of: {', '.join(valid)}")
     curves = anytime_curves(runs, value)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "anytime.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["group", "value", "cost", "mean", "sem", "n_runs"])
-        for c in curves:
-            for x, m, s, n in zip(c.grid, c.mean, c.sem, c.n, strict=False):
-                w.writerow([c.group, c.value, f"{x:.6g}", "" if math.isnan(m) else f"{m:.6g}",
-                            "" if math.isnan(s) else f"{s:.6g}", int(n)])
-    with open(out / "runs.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["run_id", "strategy", "evaluator", "seed", "step", "arch", "fidelity", "score", "cost", "spent",
-                    "status", "reused", "test_acc", "best_arch", "best_score", "best_test_acc"])
-        for r in runs:
-            c = r["config"]
-            for s in r["steps"]:
-                w.writerow([r["run_id"], c["strategy"], c.get("label"), c.get("seed"), s["step"], s["arch"],
-                            s.get("fidelity"), s.get("score"), s.get("cost"), s.get("spent"), s.get("status"),
-                            s.get("reused"), (s.get("metrics") or {}).get("test_acc"), s.get("best_arch"),
-                            s.get("best_score"), (s.get("best_metrics") or {}).get("test_acc")])
+    curve_rows = [
+        [c.group, c.value, f"{x:.6g}", "" if math.isnan(m) else f"{m:.6g}", "" if math.isnan(se) else f"{se:.6g}",
+         int(n)]
+        for c in curves for x, m, se, n in zip(c.grid, c.mean, c.sem, c.n, strict=False)
+    ]
+    step_rows = [
+        [r["run_id"], r["config"]["strategy"], r["config"].get("label"), r["config"].get("seed"), s["step"],
+         s["arch"], s.get("fidelity"), s.get("score"), s.get("cost"), s.get("spent"), s.get("status"),
+         s.get("reused"), (s.get("metrics") or {}).get("test_acc"), s.get("best_arch"), s.get("best_score"),
+         (s.get("best_metrics") or {}).get("test_acc")]
+        for r in runs for s in r["steps"]
+    ]
+    anytime_csv = _csv_bytes(["group", "value", "cost", "mean", "sem", "n_runs"], curve_rows)
+    runs_csv = _csv_bytes(["run_id", "strategy", "evaluator", "seed", "step", "arch", "fidelity", "score", "cost",
+                           "spent", "status", "reused", "test_acc", "best_arch", "best_score", "best_test_acc"],
+                          step_rows)
+    out.mkdir(exist_ok=True)
+    atomic_write(out / "anytime.csv", lambda f: f.write(anytime_csv))
+    atomic_write(out / "runs.csv", lambda f: f.write(runs_csv))
     png, err = None, None
     if plot:
         from ..exceptions import MissingDependencyError
 
         units = {r["config"].get("cost_unit", "s") for r in runs}
         try:
-            plot_anytime(curves, out / "anytime.png", xlabel="queries" if units == {"query"} else "cost (s)")
+            fig = plot_anytime(curves, None, xlabel="queries" if units == {"query"} else "cost (s)")
+            atomic_write(out / "anytime.png", lambda f: fig.savefig(f, format="png", dpi=150))
             png = out / "anytime.png"
         except MissingDependencyError as exc:
             err = str(exc)
