@@ -36,6 +36,9 @@ class SearchSpace(ABC):
     name: str = ""
     #: ``build()`` keyword arguments of a small, fast network (conformance tests, smoke runs).
     tiny_build_config: dict[str, Any] = {}
+    #: ``build()`` keyword arguments per purpose (see :meth:`default_config`); ``"tiny"`` falls
+    #: back to :attr:`tiny_build_config`.
+    build_configs: dict[str, dict[str, Any]] = {}
     #: Input shape (channels, height, width) the tiny network is exercised with.
     tiny_input_shape: tuple[int, int, int] = (3, 32, 32)
 
@@ -90,6 +93,44 @@ class SearchSpace(ABC):
     def canonical(self, arch: Sequence[int]) -> Arch:
         """A fixed representative of the isomorphism class of ``arch``."""
         return self.validate(arch)
+
+    def choices(self) -> tuple[tuple[int, ...], ...]:
+        """The values each position of an architecture may take, position by position.
+
+        Generic model-based strategies (TPE, REINFORCE) and encoders draw one categorical value
+        per position from these; constraints between positions are restored by :meth:`project`.
+        A space whose encoding is not a fixed-length tuple of categorical ints does not define it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not declare per-position choices")
+
+    def project(self, arch: Sequence[int], rng: int | np.random.Generator | None = None) -> Arch:
+        """Map a position-wise draw from :meth:`choices` onto an architecture of the space.
+
+        The default accepts only valid architectures (every draw of an unconstrained space is
+        one); spaces with constraints between positions override it with a seeded repair.
+        """
+        return self.validate(arch)
+
+    def default_config(self, purpose: str = "search") -> dict[str, Any]:
+        """``build()`` keyword arguments for a purpose.
+
+        Purposes: ``"tiny"`` (tests and smoke runs: the smallest network that exercises every
+        operation), ``"search"`` (live searches and benchmark builds on a CPU: small but
+        trainable), ``"standard"`` (the network the space's paper evaluates). Generic code asks
+        the space for these instead of knowing its build options.
+        """
+        configs = {"tiny": dict(self.tiny_build_config), **{k: dict(v) for k, v in self.build_configs.items()}}
+        if purpose not in configs:
+            from ..exceptions import ConfigError
+
+            raise ConfigError(
+                f"space {self.name!r} has no {purpose!r} build configuration; available: {', '.join(sorted(configs))}"
+            )
+        return configs[purpose]
+
+    def supernet(self, **config: Any) -> nn.Module:
+        """The space's weight-sharing supernet (every candidate operation on every edge)."""
+        raise NotImplementedError(f"space {self.name!r} has no weight-sharing supernet")
 
     def encode(self, arch: Sequence[int]) -> np.ndarray:
         """A fixed-length float32 feature vector for surrogate models."""

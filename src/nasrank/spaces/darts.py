@@ -118,6 +118,7 @@ class DARTSSpace(SearchSpace):
 
     name = "darts"
     tiny_build_config = {"C": 4, "layers": 3}
+    build_configs = {"search": {"C": 8, "layers": 5}, "standard": {"C": 36, "layers": 20}}
     tiny_input_shape = (3, 16, 16)
     ops = PRIMITIVES
 
@@ -209,6 +210,44 @@ class DARTSSpace(SearchSpace):
         return out.reshape(-1)
 
     # --- sampling ---------------------------------------------------------------------------
+    def choices(self) -> tuple[tuple[int, ...], ...]:
+        """Per position: an operation in 1..7 (``none`` is not in a genotype) or, for the k-th
+        node's input slots, 0..k+1. Two inputs of a node must differ: see :meth:`project`.
+
+        Example:
+            >>> c = DARTSSpace().choices()
+            >>> len(c), c[0], c[1], c[7]
+            (32, (1, 2, 3, 4, 5, 6, 7), (0, 1), (0, 1, 2))
+        """
+        out: list[tuple[int, ...]] = []
+        for _cell in range(2):
+            for k in range(STEPS):
+                out += [tuple(range(1, len(PRIMITIVES))), tuple(range(k + 2))] * 2
+        return tuple(out)
+
+    def project(self, arch: Sequence[int], rng: int | np.random.Generator | None = None) -> Arch:
+        """Repair a position-wise draw: a node that reads one input twice gets its second input
+        redrawn (seeded) from the others.
+
+        Example:
+            >>> sp = DARTSSpace()
+            >>> a = list(sp.sample(0)); a[3] = a[1]
+            >>> fixed = sp.project(a, 0)
+            >>> fixed[3] != fixed[1] and fixed[:3] == tuple(a[:3])
+            True
+        """
+        t = [int(v) for v in arch]
+        if len(t) == 2 * _PER_CELL:
+            gen = None
+            for cell in range(2):
+                for k in range(STEPS):
+                    base = cell * _PER_CELL + 4 * k
+                    if t[base + 1] == t[base + 3] and 0 <= t[base + 1] < k + 2:
+                        gen = gen if gen is not None else as_generator(rng)
+                        others = [i for i in range(k + 2) if i != t[base + 1]]
+                        t[base + 3] = int(others[int(gen.integers(len(others)))])
+        return self.validate(tuple(t))
+
     def sample(self, rng: int | np.random.Generator | None = None) -> Arch:
         gen = as_generator(rng)
         arch: list[int] = []

@@ -188,6 +188,7 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     tiny_build_config = {"C": 4, "N": 1}
+    build_configs = {"search": {"C": 8, "N": 1}, "standard": {"C": 16, "N": 5}}
     tiny_input_shape = (3, 16, 16)
     ops = OPS
     edges = EDGES
@@ -266,6 +267,15 @@ class NB201Space(SearchSpace):
         return out.reshape(-1)
 
     # --- sampling ---------------------------------------------------------------------------
+    def choices(self) -> tuple[tuple[int, ...], ...]:
+        """Every edge takes any of the 5 operations.
+
+        Example:
+            >>> NB201Space().choices()[0]
+            (0, 1, 2, 3, 4)
+        """
+        return (tuple(range(len(OPS))),) * len(EDGES)
+
     def sample(self, rng: int | np.random.Generator | None = None) -> Arch:
         gen = as_generator(rng)
         return tuple(int(v) for v in gen.integers(0, len(OPS), size=len(EDGES)))
