@@ -13,9 +13,7 @@ import importlib.util
 import pytest
 
 #: Doctest name -> (module it needs, the extra that installs it).
-DOCTEST_EXTRAS: dict[str, tuple[str, str]] = {
-    "nasrank.search._strategies.TPE": ("optuna", "search"),
-}
+DOCTEST_EXTRAS: dict[str, tuple[str, str]] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

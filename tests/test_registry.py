@@ -52,3 +52,36 @@ def test_create_space_public_api():
     assert space.size == 15625
     with pytest.raises(UnknownNameError, match="Did you mean 'nb201'"):
         nasrank.create_space("nb21")
+
+
+def test_naming_policy_case_and_separator_insensitive():
+    """Lookups ignore case, blanks and '_' vs '-'; names are listed as registered."""
+    reg = Registry("estimator")
+    reg.register("tse-ema")(int)
+    reg.register("grad_norm")(float)
+    for spelling in ("tse-ema", "tse_ema", "TSE_EMA", " Tse-Ema "):
+        assert reg.get(spelling) is int and spelling in reg and reg.canonical(spelling) == "tse-ema"
+    assert reg.get("grad-norm") is float and reg.list() == ["grad_norm", "tse-ema"]
+    assert reg.list("grad-*") == ["grad_norm"]
+    with pytest.raises(UnknownNameError, match="Did you mean 'tse-ema'"):
+        reg.get("tse-emma")
+
+
+def test_names_that_normalise_equal_cannot_both_be_registered():
+    reg = Registry("estimator")
+    reg.register("tse-ema")(int)
+    with pytest.raises(DuplicateNameError, match="already registered as 'tse-ema'"):
+        reg.register("tse_ema")(float)
+    assert reg.list() == ["tse-ema"] and reg.get("tse_ema") is int
+
+
+def test_package_registries_accept_both_separators():
+    """The package's own registries follow the policy (estimators, proxies, spaces, benchmarks)."""
+    from nasrank.benchmarks import BENCHMARKS
+    from nasrank.estimators import ESTIMATORS, PROXIES, EstimatorSpec
+
+    assert nasrank.create_estimator("tse_ema", gamma=0.5).gamma == 0.5
+    assert EstimatorSpec.parse("TSE_EMA:gamma=0.1").label == "tse-ema:gamma=0.1"
+    assert PROXIES.get("grad-norm") is PROXIES.get("grad_norm") and PROXIES.get("grad_norm").name == "grad_norm"
+    assert BENCHMARKS.canonical("NB201_MINI") == "nb201-mini"
+    assert ESTIMATORS.canonical("vacc_es") == "vacc-es"

@@ -33,16 +33,18 @@ from _synthetic_bench import SyntheticBenchmark  # noqa: E402
 _SLOW_MODEL = {"tpe", "bohb"}  # Optuna's TPE: fewer results keep the suite fast
 
 
+@pytest.mark.parametrize("space", nasrank.list_spaces())
 @pytest.mark.parametrize("name", list_strategies())
 @pytest.mark.parametrize("check", list(STRATEGY_CHECKS))
-def test_strategy_conformance(name: str, check: str) -> None:
+def test_strategy_conformance(name: str, check: str, space: str) -> None:
+    """Every registered strategy passes the conformance suite on every registered space."""
     fn = STRATEGY_CHECKS[check]
     if name in _SLOW_MODEL:
         pytest.importorskip("optuna")
         kw = {"state_dict": {"n": 16, "cut": (5,)}, "determinism": {"n": 14}}.get(check, {"n": 12})
-        fn(strategy_factory(name), **kw)
+        fn(strategy_factory(name, space), **kw)
     else:
-        fn(strategy_factory(name))
+        fn(strategy_factory(name, space))
 
 
 def test_registry_and_public_api() -> None:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, require  # noqa: E402
 
 from nasrank.data import load_dataset  # noqa: E402
-from nasrank.differentiable import ZeroCostPT  # noqa: E402
+from nasrank.oneshot import ZeroCostPT  # noqa: E402
 from nasrank.spaces import DARTSSpace  # noqa: E402
 from nasrank.spaces.darts import DARTS_V1, DARTS_V2  # noqa: E402
 

@@ -31,14 +31,13 @@ from _common import data_dir, require  # noqa: E402
 
 from nasrank.benchmarks import NB201Benchmark  # noqa: E402
 from nasrank.data import load_dataset  # noqa: E402
-from nasrank.differentiable import (  # noqa: E402
-    NB201Supernet,
+from nasrank.oneshot import (  # noqa: E402
     OperationScores,
     ground_truth_grid,
     per_edge_spearman,
     score_operations,
 )
-from nasrank.spaces import NB201Space  # noqa: E402
+from nasrank.spaces import NB201Space, NB201Supernet  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "validation" / "_cache"

@@ -33,7 +33,7 @@ from _common import data_dir, require  # noqa: E402
 
 from nasrank.benchmarks import NB201Benchmark  # noqa: E402
 from nasrank.data import load_dataset  # noqa: E402
-from nasrank.differentiable import ZeroCostPT, validation_score  # noqa: E402
+from nasrank.oneshot import ZeroCostPT, validation_score  # noqa: E402
 from nasrank.spaces import NB201Space  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

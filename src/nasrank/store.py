@@ -2,7 +2,9 @@
 
 One row per (space, canonical architecture, evaluator fingerprint): an evaluation done once is
 never redone, which is what makes long jobs resumable. Only the driver process writes; workers
-return :class:`EvalRecord` objects to it. Every record is committed as soon as it arrives
+return :class:`~nasrank.records.EvalRecord` objects to it (records and
+:func:`~nasrank.records.fingerprint` live in :mod:`nasrank.records`, re-exported here; the store
+imports nothing from training). Every record is committed as soon as it arrives
 (SQLite WAL journal), so killing the driver loses at most the evaluations still in flight.
 
 A store has an identity: ``PRAGMA application_id`` is :data:`APPLICATION_ID` and
@@ -23,7 +25,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -32,12 +33,13 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._validate import output_file
 from .exceptions import AlreadyRunningError, ConfigError
+from .records import EvalRecord, fingerprint, json_safe
 
 try:  # POSIX only; elsewhere jobs are not coordinated (see StoreLock)
     import fcntl
@@ -45,7 +47,7 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
-    "EvalRecord",
+    "EvalRecord",  # defined in nasrank.records (as is fingerprint), re-exported here
     "ResultStore",
     "StoreLock",
     "fingerprint",
@@ -104,101 +106,10 @@ CREATE TABLE IF NOT EXISTS search_steps (
 );
 """
 
-_STATUSES = ("ok", "diverged", "error")
-
 
 def _check_status(status: str) -> None:
     if status not in SEARCH_STATUSES:
         raise ConfigError(f"search run status must be one of {', '.join(SEARCH_STATUSES)}, got {status!r}")
-
-
-def fingerprint(config: Mapping[str, Any]) -> str:
-    """Stable 16-hex-digit hash of a JSON-serialisable evaluator configuration.
-
-    Key order does not matter; any change of a value changes the fingerprint.
-
-    Example:
-        >>> fingerprint({"epochs": 5, "lr": 0.1}) == fingerprint({"lr": 0.1, "epochs": 5})
-        True
-        >>> fingerprint({"epochs": 5}) == fingerprint({"epochs": 6})
-        False
-    """
-    try:
-        text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"evaluator configuration is not JSON-serialisable: {exc}") from None
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _clean(v: Any) -> Any:
-    """JSON-safe copy: non-finite floats become ``None``."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, Mapping):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if hasattr(v, "item") and callable(v.item):  # numpy scalar
-        return _clean(v.item())
-    return v
-
-
-@dataclass(frozen=True)
-class EvalRecord:
-    """The outcome of evaluating one architecture with one evaluator configuration.
-
-    Attributes:
-        space: Search-space name.
-        arch: The evaluated architecture as the space's string.
-        arch_key: Canonical (isomorphism-invariant) key of the architecture.
-        fingerprint: Hash of the evaluator configuration (see :func:`fingerprint`).
-        status: ``"ok"``, ``"diverged"`` (NaN/inf loss, a recorded outcome) or ``"error"``.
-        metrics: Scalar results (``None`` for NaN).
-        curve: ``LearningCurve.to_dict()`` of a training run, if any.
-        cost: Seconds the evaluation cost (training time for training evaluators).
-        error: One-line error description when ``status == "error"``.
-        info: Free-form extra information (seed, worker, ...).
-        created: Unix time the record was made.
-
-    Example:
-        >>> r = EvalRecord("nb201", "a", "k", "fp", "ok", {"acc": float("nan")}, cost=1.0)
-        >>> r.metrics
-        {'acc': None}
-    """
-
-    space: str
-    arch: str
-    arch_key: str
-    fingerprint: str
-    status: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    curve: dict[str, Any] | None = None
-    cost: float = 0.0
-    error: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    created: float = field(default_factory=time.time)
-
-    def __post_init__(self) -> None:
-        if self.status not in _STATUSES:
-            raise ConfigError(f"record status must be one of {', '.join(_STATUSES)}, got {self.status!r}")
-        object.__setattr__(self, "metrics", _clean(dict(self.metrics)))
-        object.__setattr__(self, "info", _clean(dict(self.info)))
-        if self.curve is not None:
-            object.__setattr__(self, "curve", _clean(dict(self.curve)))
-        object.__setattr__(self, "cost", float(self.cost))
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """``(space, arch_key, fingerprint)`` — the record's identity in the store."""
-        return (self.space, self.arch_key, self.fingerprint)
-
-    def learning_curve(self) -> Any:
-        """The record's :class:`~nasrank.training.LearningCurve` (``None`` if it has none)."""
-        if self.curve is None:
-            return None
-        from .training import LearningCurve
-
-        return LearningCurve.from_dict(self.curve)
 
 
 def _uri(path: Path, mode: str) -> str:
@@ -465,7 +376,7 @@ class ResultStore:
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value under ``key`` (overwrites)."""
         self._writable("set meta data")
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(_clean(value))))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(json_safe(value))))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         """The value stored with :meth:`set_meta`, or ``default``."""
@@ -564,7 +475,7 @@ class ResultStore:
             "INSERT INTO search_runs (run_id, config, state, spent, steps, status, created, updated)"
             " VALUES (?, ?, NULL, 0, 0, 'running', ?, ?)"
             " ON CONFLICT (run_id) DO UPDATE SET status='running', updated=excluded.updated",
-            (run_id, json.dumps(_clean(dict(config)), allow_nan=False), now, now),
+            (run_id, json.dumps(json_safe(dict(config)), allow_nan=False), now, now),
         )
         row = self.search_run(run_id)
         assert row is not None
@@ -582,12 +493,12 @@ class ResultStore:
             if step is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO search_steps (run_id, step, data) VALUES (?, ?, ?)",
-                    (run_id, int(step), json.dumps(_clean(dict(data or {})), allow_nan=False)),
+                    (run_id, int(step), json.dumps(json_safe(dict(data or {})), allow_nan=False)),
                 )
             self._db.execute(
                 "UPDATE search_runs SET state=?, spent=?, steps=(SELECT COUNT(*) FROM search_steps WHERE run_id=?),"
                 " status=?, updated=? WHERE run_id=?",
-                (json.dumps(_clean(dict(state)), allow_nan=False), float(spent), run_id, status, time.time(), run_id),
+                (json.dumps(json_safe(dict(state)), allow_nan=False), float(spent), run_id, status, time.time(), run_id),
             )
             self._db.execute("COMMIT")
         except BaseException:

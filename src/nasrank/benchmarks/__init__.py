@@ -20,8 +20,9 @@ from typing import Any
 
 from .._registry import Registry
 from ..exceptions import BenchmarkDataError
+from ..training import TrainJob, run_train_job  # defined in nasrank.training; re-exported here
 from ._base import TabularBenchmark
-from ._builder import BuildConfig, TrainJob, build_benchmark, run_train_job, select_archs
+from ._builder import BuildConfig, build_benchmark, select_archs
 from ._format import CurveBenchmark, write_benchmark
 from ._preflight import preflight
 from .naslib_zc import NASLibZCBenchmark

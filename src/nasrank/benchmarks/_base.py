@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -115,7 +114,3 @@ class TabularBenchmark(ABC):
 
     def _arch(self, arch: Sequence[int] | str) -> tuple[int, ...]:
         return self.space.from_str(arch) if isinstance(arch, str) else self.space.validate(arch)
-
-
-def _nan_if_none(x: Any) -> float:
-    return math.nan if x is None else float(x)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
-import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,100 +15,12 @@ import numpy as np
 from .._validate import output_dir
 from ..data import DataSpec
 from ..exceptions import BenchmarkDataError, ConfigError
-from ..store import EvalRecord, ResultStore, fingerprint
-from ..training import TrainConfig
+from ..records import EvalRecord, fingerprint
+from ..store import ResultStore
+from ..training import PROTOCOL_VERSION, TrainConfig, TrainJob, run_train_job
 from ._format import write_benchmark
 
-__all__ = ["BuildConfig", "TrainJob", "run_train_job", "select_archs", "build_benchmark"]
-
-#: Bump when the meaning of a training record changes (old records are then not reused).
-PROTOCOL_VERSION = 1
-
-
-@dataclass(frozen=True)
-class TrainJob:
-    """One training run: everything a worker needs, picklable and JSON-describable.
-
-    Example:
-        >>> job = TrainJob("nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
-        ...                {"C": 4, "N": 1}, DataSpec("digits", val_size=300, test_size=100),
-        ...                TrainConfig(epochs=1, batch_size=128), seed=0)
-        >>> rec = run_train_job(job)
-        >>> rec.status, len(rec.curve["train_loss"])
-        ('ok', 1)
-    """
-
-    space: str
-    arch: str
-    space_config: dict[str, Any]
-    data: DataSpec
-    train: TrainConfig
-    seed: int = 0
-    record_minibatch: bool = True
-
-    def config(self) -> dict[str, Any]:
-        """The evaluator configuration whose :func:`~nasrank.store.fingerprint` keys the record."""
-        return {
-            "kind": "train", "protocol": PROTOCOL_VERSION, "space": self.space,
-            "space_config": dict(self.space_config), "data": self.data.key(),
-            "train": asdict(self.train), "seed": int(self.seed),
-            "record_minibatch": bool(self.record_minibatch),
-        }
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.config())
-
-
-def run_train_job(job: TrainJob) -> EvalRecord:
-    """Train ``job.arch`` and return its record; failures become ``status="error"`` records.
-
-    The network's initial weights are drawn from ``torch.manual_seed(job.seed)``, the data order
-    and augmentation from ``job.seed`` as well, so the record is reproducible on the same machine
-    and thread count.
-    """
-    import torch
-
-    from ..spaces import SPACES
-    from ..training import train
-
-    space = SPACES.get(job.space)()
-    arch = space.from_str(job.arch)
-    key = str(space.canonical_key(arch))
-    fp = job.fingerprint
-    t0 = time.perf_counter()
-    info: dict[str, Any] = {"seed": int(job.seed), "threads": torch.get_num_threads(), "pid": os.getpid()}
-    try:
-        tr, va, te = job.data.load()
-        torch.manual_seed(int(job.seed))
-        build_kw = dict(job.space_config)
-        build_kw.setdefault("in_channels", tr.image_shape[0])
-        model = space.build(arch, num_classes=tr.num_classes, **build_kw)
-        params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        curve = train(model, tr, va, job.train, seed=int(job.seed), test_set=te)
-    except Exception as exc:  # noqa: BLE001  (a failed evaluation is a recorded outcome)
-        msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
-        info["traceback"] = traceback.format_exc(limit=5)[-2000:]
-        return EvalRecord(job.space, job.arch, key, fp, "error", {}, None,
-                          cost=time.perf_counter() - t0, error=msg, info=info)
-    d = curve.to_dict()
-    if not job.record_minibatch:
-        d["minibatch_loss"] = d["minibatch_size"] = None
-        d["steps_per_epoch"] = None
-    d["meta"] = {}
-    info["params"] = int(params)
-    info["wall"] = time.perf_counter() - t0
-    last = curve.epochs - 1
-    metrics = {
-        "test_acc": curve.test_acc, "test_loss": curve.test_loss,
-        "train_loss": float(curve.train_loss[last]) if curve.epochs else math.nan,
-        "val_acc": float(curve.val_acc[last]) if curve.val_acc is not None and curve.epochs else math.nan,
-        "params": float(params),
-    }
-    cost = float(np.nansum(curve.epoch_time)) if curve.epoch_time is not None else info["wall"]
-    return EvalRecord(job.space, job.arch, key, fp, "diverged" if curve.diverged else "ok", metrics, d,
-                      cost=cost, info=info)
-
+__all__ = ["BuildConfig", "select_archs", "build_benchmark"]
 
 def select_archs(
     space: Any, n: int, seed: int = 0, valid_only: bool = True, distinct: bool = True
@@ -171,7 +81,9 @@ class BuildConfig:
 
     Attributes:
         space: Search-space name.
-        space_config: ``space.build`` keyword arguments (e.g. ``{"C": 8, "N": 1}``).
+        space_config: ``space.build`` keyword arguments (e.g. ``{"C": 8, "N": 1}``); ``None``
+            (default) means the space's ``default_config("search")``, which is what the jobs,
+            the fingerprints and the metadata then record (see :meth:`build_kwargs`).
         data: Which examples (dataset, sizes, image size, seed).
         train: Training protocol.
         archs: Number of distinct canonical architectures.
@@ -180,10 +92,16 @@ class BuildConfig:
         valid_only: Skip architectures without an input-output path.
         record_minibatch: Keep every minibatch loss (for TSE at sub-epoch budgets).
         name: Benchmark name written to the metadata.
+
+    Example:
+        >>> BuildConfig("nb201").build_kwargs()  # the space's "search" configuration
+        {'C': 8, 'N': 1}
+        >>> BuildConfig("nb201", space_config={"C": 4, "N": 1}).metadata()["space_config"]
+        {'C': 4, 'N': 1}
     """
 
     space: str = "nb201"
-    space_config: dict[str, Any] = field(default_factory=lambda: {"C": 8, "N": 1})
+    space_config: dict[str, Any] | None = None
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=20, batch_size=128))
     archs: int = 200
@@ -197,6 +115,10 @@ class BuildConfig:
         from ..spaces import SPACES
 
         SPACES.get(self.space)
+        if self.space_config is not None and not isinstance(self.space_config, Mapping):
+            raise ConfigError(
+                f"`space_config` must be a dict of build keyword arguments or None, got {type(self.space_config).__name__}"
+            )
         if not isinstance(self.data, DataSpec):
             raise ConfigError(f"`data` must be a DataSpec, got {type(self.data).__name__}")
         if not isinstance(self.train, TrainConfig):
@@ -205,27 +127,62 @@ class BuildConfig:
         if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"`seeds` must be distinct non-negative ints, got {self.seeds!r}")
 
+    def build_kwargs(self) -> dict[str, Any]:
+        """The ``space.build`` keyword arguments the jobs use (a fresh dict).
+
+        :attr:`space_config` when given, else the space's ``default_config("search")``.
+
+        Example:
+            >>> BuildConfig("nb201", space_config={"C": 4, "N": 1}).build_kwargs()
+            {'C': 4, 'N': 1}
+        """
+        if self.space_config is not None:
+            return dict(self.space_config)
+        from ..spaces import SPACES
+
+        return dict(SPACES.get(self.space)().default_config("search"))
+
     def jobs(self) -> list[TrainJob]:
-        """One :class:`TrainJob` per (architecture, seed), architecture-major."""
+        """One :class:`~nasrank.training.TrainJob` per (architecture, seed), architecture-major.
+
+        Example:
+            >>> jobs = BuildConfig("nb201", archs=2, seeds=(0, 1)).jobs()
+            >>> [j.seed for j in jobs]
+            [0, 1, 0, 1]
+        """
         from ..spaces import SPACES
 
         space = SPACES.get(self.space)()
         archs = select_archs(space, self.archs, self.arch_seed, self.valid_only)
+        kw = self.build_kwargs()
         return [
-            TrainJob(self.space, space.to_str(a), dict(self.space_config), self.data, self.train, s,
-                     self.record_minibatch)
+            TrainJob(self.space, space.to_str(a), dict(kw), self.data, self.train, s, self.record_minibatch)
             for a in archs for s in self.seeds
         ]
 
     def metadata(self) -> dict[str, Any]:
-        from .. import __version__
+        """What ``benchmark.json`` records about the build (``space_config`` resolved).
 
+        Example:
+            >>> BuildConfig("nb201").metadata()["space_config"]
+            {'C': 8, 'N': 1}
+        """
         return {
-            "name": self.name, "space": self.space, "space_config": dict(self.space_config),
+            "name": self.name, "space": self.space, "space_config": self.build_kwargs(),
             "data": self.data.key(), "train_config": asdict(self.train), "seeds": list(self.seeds),
             "arch_seed": self.arch_seed, "valid_only": self.valid_only, "protocol": PROTOCOL_VERSION,
-            "nasrank_version": __version__,
+            "nasrank_version": _nasrank_version(),
         }
+
+
+def _nasrank_version() -> str:
+    """The installed distribution's version (the package root is the facade: not imported here)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nasrank")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def build_benchmark(
@@ -263,6 +220,16 @@ def build_benchmark(
     Raises:
         BenchmarkDataError: Every training run failed: nothing is exported (the failed runs
             stay in the store and are retried by the next build).
+
+    Example:
+        >>> import tempfile
+        >>> from nasrank.benchmarks import CurveBenchmark
+        >>> cfg = BuildConfig(space_config={"C": 4, "N": 1}, data=DataSpec("digits", val_size=100, test_size=100),
+        ...                   train=TrainConfig(epochs=1, batch_size=256), archs=2)
+        >>> out = build_benchmark(cfg, tempfile.mkdtemp() + "/bench", progress=False)
+        >>> bench = CurveBenchmark(out)
+        >>> len(bench), bench.epochs
+        (2, 1)
     """
     from ..execution import SerialExecutor, stream
     from ..spaces import SPACES

@@ -44,6 +44,7 @@ import numpy as np
 
 from .._validate import atomic_write
 from ..exceptions import BenchmarkDataError, ConfigError
+from ..records import LearningCurve
 from ._base import TabularBenchmark
 
 __all__ = ["CurveBenchmark", "write_benchmark", "FORMAT", "FORMAT_VERSION"]
@@ -53,8 +54,6 @@ FORMAT_VERSION = 1
 META_FILE = "benchmark.json"
 ARRAYS_FILE = "curves.npz"
 _PER_EPOCH = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time", "lr")
-
-
 
 
 def write_benchmark(
@@ -74,6 +73,14 @@ def write_benchmark(
 
     Returns:
         The directory.
+
+    Example:
+        >>> import tempfile
+        >>> arch = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+        >>> run = {"arch": arch, "seed": 0, "status": "ok", "curve": {"train_loss": [2.0, 1.5]}, "params": 10}
+        >>> out = write_benchmark(tempfile.mkdtemp(), {"space": "nb201"}, [run], epochs=2)
+        >>> CurveBenchmark(out).curve(arch).train_loss.tolist()
+        [2.0, 1.5]
     """
     if "space" not in meta:
         raise ConfigError("benchmark metadata needs a 'space'")
@@ -248,10 +255,8 @@ class CurveBenchmark(TabularBenchmark):
         self._check_metric(metric, self._dataset(dataset))
         return np.array([np.mean([self._value(i, metric) for i in self._rows[a]]) for a in self._archs])
 
-    def curve(self, arch: Sequence[int] | str, dataset: str | None = None, seed: int | None = None) -> Any:
-        """The :class:`~nasrank.training.LearningCurve` of ``arch`` (first seed unless ``seed``)."""
-        from ..training import LearningCurve
-
+    def curve(self, arch: Sequence[int] | str, dataset: str | None = None, seed: int | None = None) -> LearningCurve:
+        """The :class:`~nasrank.records.LearningCurve` of ``arch`` (first seed unless ``seed``)."""
         self._dataset(dataset)
         i = self._row_ids(arch, seed)[0]
         a = self._a
@@ -277,7 +282,7 @@ class CurveBenchmark(TabularBenchmark):
         return np.nanmean(self._a["epoch_time"][self._row_ids(arch, None)], axis=0)
 
     def train_job(self, arch: Sequence[int] | str, seed: int = 0, data_root: str | os.PathLike | None = None) -> Any:
-        """The :class:`~nasrank.benchmarks.TrainJob` that re-trains ``arch`` with the recorded protocol.
+        """The :class:`~nasrank.training.TrainJob` that re-trains ``arch`` with the recorded protocol.
 
         Args:
             arch: Architecture (tuple or string).
@@ -292,8 +297,7 @@ class CurveBenchmark(TabularBenchmark):
             (True, {'C': 8, 'N': 1})
         """
         from ..data import DataSpec
-        from ..training import TrainConfig
-        from ._builder import TrainJob
+        from ..training import TrainConfig, TrainJob
 
         m = self.metadata
         for k in ("space_config", "data", "train_config"):

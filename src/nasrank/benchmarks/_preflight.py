@@ -4,7 +4,7 @@ A training run that fails is a recorded outcome (an ``error`` record), which is 
 that cannot be trained. It is wrong for a configuration that can train *nothing*: missing data,
 a validation split larger than the dataset or ``C=0`` would otherwise turn a whole search or
 benchmark build into a column of error records. :func:`preflight` runs the parts of a
-:class:`~nasrank.benchmarks.TrainJob` that do not depend on the architecture -- loading the data
+:class:`~nasrank.training.TrainJob` that do not depend on the architecture -- loading the data
 split and building one network and passing two examples through it -- and raises the error
 instead.
 """
@@ -25,7 +25,7 @@ def preflight(job: Any) -> None:
     with ``job.space_config`` and runs a forward pass on two training examples.
 
     Example:
-        >>> from nasrank.benchmarks import TrainJob
+        >>> from nasrank.training import TrainJob
         >>> from nasrank.data import DataSpec
         >>> from nasrank.training import TrainConfig
         >>> job = TrainJob("nb201", "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|skip_connect~2|",

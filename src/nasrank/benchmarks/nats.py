@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import BenchmarkDataError, ConfigError, MissingDependencyError
+from ..records import LearningCurve
 from ..spaces.nb201 import NB201Space
-from ..training._curve import LearningCurve
 from ._base import TabularBenchmark
 
 __all__ = ["NATSBenchmark"]

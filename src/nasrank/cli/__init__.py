@@ -13,6 +13,7 @@ import typer
 
 from ..exceptions import NasrankError
 from . import _bench, _correlate, _proxies, _search, _spaces, _zcpt
+from ._common import Terminated, invocation
 
 app = typer.Typer(
     name="nasrank",
@@ -49,12 +50,6 @@ def _root(
     """Speedy performance estimation for neural architecture search."""
 
 
-#: Arguments of the running command (recorded by commands that write provenance).
-invocation: list[str] = []
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered as an interrupt so that commands clean up exactly as on Ctrl-C."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

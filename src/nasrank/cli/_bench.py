@@ -23,8 +23,13 @@ def _seeds(text: str) -> tuple[int, ...]:
 def build_cmd(
     out: Path = typer.Option(..., "--out", help="Benchmark directory to write (benchmark.json + curves.npz)."),  # noqa: B008
     space: str = typer.Option("nb201", help="Search space."),
-    C: int = typer.Option(8, "--C", min=1, help="Channels of the first stage (space build option)."),
-    N: int = typer.Option(1, "--N", min=1, help="Cells per stage (space build option)."),
+    config: list[str] = typer.Option(  # noqa: B008
+        None, "--config",
+        help="Build option of the space's networks, key=value (repeatable, e.g. --config layers=5); "
+             "options not given come from the space's search configuration.",
+    ),
+    C: int = typer.Option(None, "--C", min=1, help="Shortcut for --config C=VALUE (channels of the first stage)."),
+    N: int = typer.Option(None, "--N", min=1, help="Shortcut for --config N=VALUE (NB201: cells per stage)."),
     dataset: str = typer.Option("cifar10", help="Dataset: digits, cifar10, cifar100, imagenet16-120, mnist."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
     image_size: int = typer.Option(None, "--image-size", min=1, help="Downsample images to this side (e.g. 16)."),
@@ -62,9 +67,12 @@ def build_cmd(
     from ..benchmarks import BuildConfig, build_benchmark, preflight
     from ..data import DataSpec, load_dataset
     from ..execution import create_executor
+    from ..search import parse_assignments
+    from ..spaces import SPACES
     from ..training import TrainConfig
 
     output_dir(out, "benchmark directory")
+    options = parse_assignments(config, "--config", "C=16", C=C, N=N)
     if store is not None:
         output_file(store, "results store")
     check_float("--lr", lr, minimum=0.0, exclusive_min=True)
@@ -73,7 +81,7 @@ def build_cmd(
     if val_size is None:  # 1024, but never more than a fifth of a small dataset's training part
         val_size = min(1024, len(load_dataset(dataset, root=data_dir, train=True)) // 5)
     cfg = BuildConfig(
-        space=space, space_config={"C": C, "N": N},
+        space=space, space_config={**SPACES.get(space)().default_config("search"), **options},
         data=DataSpec(dataset, root=data_dir, image_size=image_size, train_size=train_size,
                       val_size=val_size, test_size=test_size, seed=data_seed),
         train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
@@ -84,7 +92,7 @@ def build_cmd(
     preflight(cfg.jobs()[0])  # missing data, a split that does not fit, an unbuildable network: fail now
     kw = {"address": ray_address} if executor == "ray" else {}
     ex = create_executor(executor, workers=workers, threads=threads, **kw)
-    from . import Terminated, invocation
+    from ._common import Terminated, invocation
 
     command = "nasrank " + " ".join(shlex.quote(a) for a in invocation)
     try:

@@ -97,23 +97,23 @@ def correlate_cmd(
         output_file(csv_path, "CSV file")
     if plot not in ("auto", "none"):
         output_file(plot, "plot file")
-        from ..evaluation.plots import _import_figure
+        from ..evaluation.plots import import_figure
 
-        _import_figure()  # fail before the work if matplotlib is missing
+        import_figure()  # fail before the work if matplotlib is missing
 
     notes: list[str] = []  # printed to stderr once the table is made (an error stays one line)
     common = dict(epochs=epochs, metric=metric, n_boot=n_boot, confidence=confidence, seed=seed,
                   fit_size=fit_size, lcsvr_n_search=lcsvr_n_search, holdout_only=holdout_only)
     if curves is not None:
         from ..evaluation.correlate import DEFAULT_ESTIMATORS, parse_estimators
-        from ..evaluation.curves_file import _missing_record, correlate_curves, load_curves
+        from ..evaluation.curves_file import correlate_curves, load_curves, missing_record
 
         data = load_curves(curves, target=target)
         name, shown = Path(curves).stem, Path(curves).name
         source = {"benchmark": None, "curves": curves}
         if estimators is None:  # the defaults the file has the records for (correlate_curves)
             skipped = [f"{s.label} (reads {m})" for s in parse_estimators(DEFAULT_ESTIMATORS)
-                       if (m := _missing_record(data, s)) is not None]
+                       if (m := missing_record(data, s)) is not None]
             if skipped:
                 notes.append(f"note: skipping {', '.join(skipped)}: not in {curves}")
     else:

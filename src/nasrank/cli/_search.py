@@ -9,30 +9,7 @@ from typing import Any
 
 import typer
 
-from ..exceptions import ConfigError, NasrankError
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        if ":" in text:
-            a, b = text.split(":")
-            return list(range(int(a), int(b)))
-        return [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise ConfigError(f"--seeds must be ints such as 0 or 0,1,2 or 0:20; got {text!r}") from None
-
-
-def _params(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for it in items or []:
-        if "=" not in it:
-            raise ConfigError(f"--param must be key=value (e.g. population_size=20), got {it!r}")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k.strip()] = v
-    return out
+from ..exceptions import NasrankError
 
 
 def search_cmd(
@@ -49,8 +26,13 @@ def search_cmd(
     proxy: str = typer.Option(None, "--proxy", help="Proxy of the g-* strategies: a proxy name, or 'naswot-table' (NB201 published scores)."),
     pool_size: int = typer.Option(10, "--pool-size", min=1, help="Candidates the proxy screens per query (g-* strategies)."),
     param: list[str] = typer.Option(None, "--param", help="Strategy parameter key=value (repeatable)."),  # noqa: B008
-    C: int = typer.Option(8, "--C", min=1, help="Live: channels of the first stage."),
-    N: int = typer.Option(1, "--N", min=1, help="Live: cells per stage."),
+    config: list[str] = typer.Option(  # noqa: B008
+        None, "--config",
+        help="Build option of the space's networks, key=value (repeatable, e.g. --config layers=5); "
+             "options not given come from the space's search configuration.",
+    ),
+    C: int = typer.Option(None, "--C", min=1, help="Shortcut for --config C=VALUE (channels of the first stage)."),
+    N: int = typer.Option(None, "--N", min=1, help="Shortcut for --config N=VALUE (NB201: cells per stage)."),
     batch_size: int = typer.Option(128, "--batch-size", min=1, help="Live: minibatch size."),
     lr: float = typer.Option(0.1, "--lr", help="Live: initial learning rate (cosine to 0 over --epochs)."),
     image_size: int = typer.Option(None, "--image-size", min=1, help="Live: downsample images to this side."),
@@ -72,95 +54,30 @@ def search_cmd(
     curve with --estimator. With --benchmark: queries are looked up in the benchmark (cost = its
     recorded training time). Re-running the same command with the same --store resumes.
     """
-    import time
+    from ..search import SearchConfig, assemble, parse_assignments
 
-    from .._validate import check_float, output_file
-    from ..search import (
-        STRATEGIES,
-        LiveEvaluator,
-        TabularEvaluator,
-        create_strategy,
-        parse_budget,
-        run_search,
+    cfg = SearchConfig(
+        space=space, dataset=dataset, strategy=strategy, estimator=estimator, epochs=epochs, budget=budget,
+        seeds=seeds, benchmark=benchmark, metric=metric, data_dir=data_dir, proxy=proxy, pool_size=pool_size,
+        params=parse_assignments(param, "--param", "population_size=20"),
+        config=parse_assignments(config, "--config", "C=16", C=C, N=N),
+        batch_size=batch_size, lr=lr, image_size=image_size, train_size=train_size, val_size=val_size,
+        test_size=test_size, train_seed=train_seed, store=store, executor=executor, workers=workers,
+        threads=threads, ray_address=ray_address,
     )
-
-    t_start = time.monotonic()
-    bud = parse_budget(budget)
-    check_float("--lr", lr, minimum=0.0, exclusive_min=True)
-    if store is not None:
-        output_file(store, "results store")  # the store itself checks that an existing file is ours
-    seed_list = _seeds(seeds)
-    if not seed_list:
-        raise ConfigError("--seeds selects no seed")
-    cls = STRATEGIES.get(strategy)
-    est = None if estimator.lower() in ("none", "table", "") else estimator
-    bench = None
-    if benchmark is not None:
-        from ..benchmarks import load_benchmark
-
-        bench = load_benchmark(benchmark, root=data_dir)
-        ds = dataset if dataset in bench.datasets else None
-        if est is None:
-            report = {"test_acc": ("test_acc", "cifar10" if "cifar10" in bench.datasets else ds)}
-            ev: Any = TabularEvaluator(bench, None, metric=metric, dataset=ds, report=report)
-        else:
-            ev = TabularEvaluator(bench, est, epochs=epochs, dataset=ds)
-    else:
-        if est is None:
-            raise ConfigError("a live search needs an --estimator (e.g. tse-ema or vacc-es)")
-        from ..data import DataSpec
-        from ..training import TrainConfig
-
-        data = DataSpec(dataset, root=data_dir, image_size=image_size, train_size=train_size, val_size=val_size,
-                        test_size=test_size, seed=0)
-        ev = LiveEvaluator(data, est, epochs=epochs, space=space,
-                           space_config={"C": C, "N": N}, train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr),
-                           seed=train_seed)
-        ev.check()  # missing data, a split that does not fit, an unbuildable network: fail now
-    params = _params(param)
-    if cls.multi_fidelity:
-        if ev.max_fidelity is None:
-            raise ConfigError(f"strategy {strategy!r} needs epochs: use a live search or a curve benchmark with an estimator")
-        params.setdefault("max_fidelity", int(ev.max_fidelity))
-    if cls.needs_scorer:
-        params["scorer"] = _scorer(proxy, ev, bench, data_dir)
-        params.setdefault("pool_size", pool_size)
-    ex = None
-    if executor != "serial" or workers != 1:
-        from ..execution import create_executor
-
-        if executor == "serial":
-            raise ConfigError("--executor serial runs one evaluation at a time: use --workers 1 or --executor processes")
-        kw = {"address": ray_address} if executor == "ray" else {}
-        ex = create_executor(executor, workers=workers, threads=threads, **kw)
-    elif bench is None:
-        from ..execution import create_executor
-
-        ex = create_executor("serial", threads=threads)
-    strategies = [create_strategy(strategy, ev.space, seed=s, **params) for s in seed_list]  # bad params: now
-    results = []
-    done_runs = 0
+    setup = assemble(cfg)  # every bad setting fails here, before any evaluation
     try:
-        for s, strat in zip(seed_list, strategies, strict=True):
-            # a live search with a time budget also stops on the wall clock (start-up included)
-            # (minus a few seconds for the summary and exit)
-            deadline = (t_start + bud.amount - min(5.0, 0.02 * bud.amount)
-                        if bench is None and bud.unit == "s" and len(seed_list) == 1 else None)
-            results.append(run_search(strat, ev, bud, executor=ex, store=str(store) if store else None,
-                                      progress=not quiet, label=f"{strategy} seed {s}", deadline=deadline))
-            done_runs += 1
+        with setup:
+            setup.run(progress=not quiet)
     except KeyboardInterrupt as exc:
-        _interrupted(exc, store, done_runs, len(seed_list))
-    finally:
-        if ex is not None:
-            ex.shutdown()
-    _summary(results, ev, bench, as_json, store)
-    _check_failures(results)
+        _interrupted(exc, store, len(setup.results), len(setup.strategies))
+    _summary(setup.results, setup.evaluator, setup.benchmark, as_json, store)
+    _check_failures(setup.results)
 
 
 def _interrupted(exc: KeyboardInterrupt, store: Path | None, done: int, total: int) -> None:
     """Say what an interrupted search kept and how to continue it; exit 130 (143 on SIGTERM)."""
-    from . import Terminated
+    from ._common import Terminated
 
     what = "terminated" if isinstance(exc, Terminated) else "interrupted"
     runs = f"{done} of {total} runs finished" if total > 1 else "the run did not finish"
@@ -173,9 +90,14 @@ def _interrupted(exc: KeyboardInterrupt, store: Path | None, done: int, total: i
     raise typer.Exit(143 if isinstance(exc, Terminated) else 130)
 
 
+def _succeeded(step: dict[str, Any]) -> bool:
+    v = step.get("score")
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
 def _check_failures(results: list[Any]) -> None:
     """A search in which no evaluation succeeded is an error, not a result."""
-    failed = [r for r in results if r.best is None]
+    failed = [r for r in results if not any(_succeeded(st) for st in r.steps)]
     if not failed:
         return
     errors = [st.get("error") for r in failed for st in r.steps if st.get("error")]
@@ -185,25 +107,6 @@ def _check_failures(results: list[Any]) -> None:
     raise NasrankError(
         f"no evaluation of {which} succeeded ({n} failed{first}); fix the configuration and re-run"
     )
-
-
-def _scorer(proxy: str | None, ev: Any, bench: Any, data_dir: str | None) -> Any:
-    from ..search import ProxyScorer, TableScorer
-
-    if proxy is None:
-        proxy = "naswot-table" if bench is not None and hasattr(bench, "scores") else "gradsign"
-    if proxy == "naswot-table":
-        from ..benchmarks import NB201Benchmark
-
-        nb = bench if isinstance(bench, NB201Benchmark) else NB201Benchmark(data_dir)
-        return TableScorer(nb.archs(), nb.scores("naswot"), name="nb201-naswot")
-    data = getattr(ev, "data", None)
-    cfg = getattr(ev, "space_config", {"C": 8, "N": 1})
-    if data is None:
-        from ..data import DataSpec
-
-        data = DataSpec("digits", test_size=0)
-    return ProxyScorer(ev.space_name if hasattr(ev, "space_name") else "nb201", proxy, data, 128, cfg)
 
 
 def _fmt(v: Any) -> str:
@@ -228,7 +131,9 @@ def _summary(results: list[Any], ev: Any, bench: Any, as_json: bool, store: Path
         typer.echo(f"{row['strategy']} (seed {row['seed']}), {row['evaluator']}: {row['evaluations']} evaluations "
                    f"({row['evaluated_now']} run now), {row['spent']:.1f} {unit}")
         if row["best_arch"] is None:
-            typer.echo("  no successful evaluation")
+            ok = any(_succeeded(st) for r in results if r.run_id == row["run_id"] for st in r.steps)
+            typer.echo("  no result at the full training budget yet (give a larger --budget)" if ok
+                       else "  no successful evaluation")
             continue
         typer.echo(f"  best architecture: {row['best_arch']}")
         typer.echo(f"  estimator value ({row['evaluator']}): {_fmt(row['best_score'])}")

@@ -11,7 +11,8 @@ from ..exceptions import BenchmarkDataError, ConfigError
 
 
 def zcpt_cmd(
-    space_name: str = typer.Option("nb201", "--space", "-s", help="nb201 or darts."),
+    space_name: str = typer.Option(
+        "nb201", "--space", "-s", help="A space with a weight-sharing supernet (nb201, darts)."),
     dataset: str = typer.Option("digits", "--dataset", "-d", help="digits (offline), cifar10, ..."),
     data_dir: str = typer.Option(None, "--data-dir", help="Dataset root (default $NASRANK_DATA)."),
     proxy: str = typer.Option("nwot", "--proxy", help="Zero-cost proxy scoring the perturbations."),
@@ -26,10 +27,15 @@ def zcpt_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of weights, orders and minibatches."),
     mode: str = typer.Option("perturb", "--mode",
                              help="perturb (Zero-Cost-PT) or discretize (Zero-Cost-DISC)."),
-    C: int = typer.Option(16, "--C", help="Supernet channels (and of the validation networks)."),
+    C: int = typer.Option(
+        None, "--C",
+        help="Supernet channels (and of the validation networks); default the space's supernet "
+             "default (16 for nb201 and darts).",
+    ),
     depth: int = typer.Option(
         None, "--depth",
-        help="NB201: cells per stage (default 5); DARTS: number of cells (default 8).",
+        help="The space's depth option (NB201: cells per stage, default 5; DARTS: number of "
+             "cells, default 8).",
     ),
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads (small networks: 1 is fastest)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
@@ -38,24 +44,30 @@ def zcpt_cmd(
     import torch
 
     from ..data import load_dataset
-    from ..differentiable import ZeroCostPT
+    from ..oneshot import ZeroCostPT
+    from ..spaces import SPACES
 
     for name, value, minimum in (("--proposals", proposals, 1), ("--validation", validation, 0),
                                  ("--batch-size", batch_size, 2), ("--seed", seed, 0),
                                  ("--C", C, 2), ("--threads", threads, 1)):
-        if value < minimum:
+        if value is not None and value < minimum:
             raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value}")
-    if space_name not in ("nb201", "darts"):
-        from ..spaces import SPACES
-
-        SPACES.get(space_name)  # an unknown name lists the registered spaces
-        raise ConfigError(f"zcpt supports --space nb201 or darts, got {space_name!r}")
+    space = SPACES.get(space_name)()  # an unknown name lists the registered spaces
+    if not space.has_supernet:
+        with_one = [n for n in SPACES.list() if SPACES.get(n)().has_supernet]
+        raise ConfigError(f"zcpt needs a space with a weight-sharing supernet; --space "
+                          f"{space_name!r} has none (use one of: {', '.join(with_one)})")
     if depth is not None and depth < 1:
         raise ConfigError(f"`--depth` must be an int >= 1, got {depth}")
-    key = "N" if space_name == "nb201" else "layers"
-    cfg: dict[str, Any] = {"C": C}
-    if depth is not None:
-        cfg[key] = depth
+    if C is None and space.width_option is not None:
+        C = space.default_config("supernet").get(space.width_option)
+    cfg: dict[str, Any] = {}
+    for flag, option, value in (("--C", space.width_option, C), ("--depth", space.depth_option, depth)):
+        if value is None:
+            continue
+        if option is None:
+            raise ConfigError(f"space {space_name!r} has no {flag} option; leave {flag} out")
+        cfg[option] = value
     zc = ZeroCostPT(space_name, proxy=proxy, order=order, proposals=proposals,
                     validation=validation, batch_size=batch_size, mode=mode,
                     supernet_config=cfg, network_config=cfg)
@@ -85,7 +97,7 @@ def zcpt_cmd(
             torch.set_num_threads(old_threads)
     out = res.to_dict()
     out["dataset"] = dataset
-    out["ground_truth"] = _ground_truth(space_name, res.arch, data_dir)
+    out["ground_truth"] = _ground_truth(space, res.arch, data_dir)
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
@@ -100,13 +112,15 @@ def zcpt_cmd(
         typer.echo("NAS-Bench-201 test accuracy: " + ", ".join(f"{k} {v:.2f}%" for k, v in gt.items()))
 
 
-def _ground_truth(space: str, arch: tuple[int, ...], data_dir: str | None) -> dict[str, float] | None:
-    if space != "nb201":
-        return None
+def _ground_truth(space: Any, arch: tuple[int, ...], data_dir: str | None) -> dict[str, float] | None:
+    """Test accuracies of ``arch`` from the NAS-Bench-201 tables when they are installed and
+    cover the space (the benchmark adapter's space decides), else ``None``."""
     try:
         from ..benchmarks import NB201Benchmark
 
         bench = NB201Benchmark(data_dir)
+        if bench.space.name != space.name:
+            return None
         return {ds: 100 * bench.query(arch, "test_acc", ds)
                 for ds in ("cifar10", "cifar100", "imagenet16-120")}
     except (BenchmarkDataError, ImportError):

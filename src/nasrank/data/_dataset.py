@@ -10,17 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from .._rng import as_generator
+from .._validate import check_int
 from ..exceptions import ConfigError
 
 __all__ = ["ImageDataset", "augment_batch"]
 
 IndexLike = "torch.Tensor | np.ndarray | Sequence[int] | slice"
-
-
-def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def augment_batch(
@@ -54,7 +49,7 @@ def augment_batch(
     """
     if x.dim() != 4:
         raise ConfigError(f"augment_batch expects a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
-    padding = _check_positive_int("padding", padding, 0)
+    padding = check_int("padding", padding, 0)
     B, _, H, W = x.shape
     dev = x.device
     if padding > 0:
@@ -253,7 +248,7 @@ class ImageDataset:
             >>> len(toy.sample(3, seed=1))
             3
         """
-        n = _check_positive_int("n", n)
+        n = check_int("n", n, 1)
         if n >= len(self):
             return self
         idx = np.sort(as_generator(seed).permutation(len(self))[:n])
@@ -272,7 +267,7 @@ class ImageDataset:
             >>> small.images.shape, int(small.images.max()), small.crop_padding
             (torch.Size([2, 3, 16, 16]), 7, 2)
         """
-        size = _check_positive_int("size", size)
+        size = check_int("size", size, 1)
         _, _, H, W = self.images.shape
         if (H, W) == (size, size):
             return self
@@ -380,7 +375,7 @@ class ImageDataset:
             >>> [y.tolist() for _, y in toy.batches(2)]
             [[0, 1], [2, 3], [4]]
         """
-        batch_size = _check_positive_int("batch_size", batch_size)
+        batch_size = check_int("batch_size", batch_size, 1)
         n = len(self)
         order = (
             torch.from_numpy(as_generator(seed).permutation(n)).to(self.device)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_int, check_opt_int
 from ..exceptions import ConfigError
 from ._dataset import ImageDataset
 from ._loaders import DATASETS, load_dataset
@@ -15,14 +16,6 @@ from ._loaders import DATASETS, load_dataset
 __all__ = ["DataSpec"]
 
 _CACHE: dict[tuple, tuple[ImageDataset, ImageDataset, ImageDataset | None]] = {}
-
-
-def _opt_int(name: str, v: Any) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ConfigError(f"`{name}` must be None or an int >= 1, got {v!r}")
-    return int(v)
 
 
 @dataclass(frozen=True)
@@ -57,16 +50,11 @@ class DataSpec:
 
     def __post_init__(self) -> None:
         DATASETS.get(self.dataset)  # unknown names fail here, with suggestions
-        _opt_int("image_size", self.image_size)
-        _opt_int("train_size", self.train_size)
-        for name in ("val_size", "seed"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ConfigError(f"`{name}` must be an int >= 0, got {v!r}")
-        if self.test_size is not None and (
-            isinstance(self.test_size, bool) or not isinstance(self.test_size, (int, np.integer)) or self.test_size < 0
-        ):
-            raise ConfigError(f"`test_size` must be None or an int >= 0, got {self.test_size!r}")
+        check_opt_int("image_size", self.image_size, 1)
+        check_opt_int("train_size", self.train_size, 1)
+        check_int("val_size", self.val_size, 0)
+        check_int("seed", self.seed, 0)
+        check_opt_int("test_size", self.test_size, 0)
         if self.root is not None:
             object.__setattr__(self, "root", os.fspath(self.root))
 

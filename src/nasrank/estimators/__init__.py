@@ -3,27 +3,31 @@
 Two registries live here:
 
 * :data:`ESTIMATORS` — estimators computed from a (short) training run's learning curve;
-* :data:`PROXIES` — zero-cost proxies computed from an untrained network and one minibatch.
+* :data:`PROXIES` — zero-cost proxies computed from an untrained network and one minibatch
+  (each meets the :class:`~nasrank.estimators.zero_cost.ZeroCostProxy` protocol).
+
+Registry lookups ignore case and ``_`` vs ``-`` (``tse_ema`` finds ``tse-ema``).
+:class:`EstimatorSpec` / :func:`parse_estimators` read the ``name[:key=value...]`` text form.
 """
 
 from __future__ import annotations
 
-from .._registry import Registry, check_params
+from .._registry import check_params
+from ._registries import ESTIMATORS, PROXIES
 
-ESTIMATORS: Registry = Registry("estimator")
-PROXIES: Registry = Registry("proxy")
+# isort: split
+# (the registries are bound first: zero_cost/nwot.py reads PROXIES from this package)
+from . import curve, lcsvr, zero_cost  # noqa: F401  (importing registers the estimators and proxies)
+from .budget import effective_training_budget, overfit_epoch
+from .curve import GAMMA_PAPER, GAMMA_RELEASED_CODE, CurveEstimator
+from .lcsvr import LcSVR
+from .spec import EstimatorSpec, parse_estimators
 
-from . import zero_cost  # noqa: E402,F401  (registers the zero-cost proxies)
-
-__all__ = ["ESTIMATORS", "PROXIES"]
-
-# --- learning-curve estimators (TSE family, baselines, LcSVR, effective budget) ---------------
-from . import curve, lcsvr  # noqa: E402,F401  (registers the learning-curve estimators)
-from .budget import effective_training_budget, overfit_epoch  # noqa: E402
-from .curve import GAMMA_PAPER, GAMMA_RELEASED_CODE, CurveEstimator  # noqa: E402
-from .lcsvr import LcSVR  # noqa: E402
-
-__all__ += [
+__all__ = [
+    "ESTIMATORS",
+    "PROXIES",
+    "EstimatorSpec",
+    "parse_estimators",
     "create_estimator",
     "list_estimators",
     "CurveEstimator",

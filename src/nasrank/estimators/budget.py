@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..exceptions import ConfigError
-from ..training._curve import LearningCurve
+from ..records import LearningCurve
 
 __all__ = ["effective_training_budget", "overfit_epoch"]
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from .._validate import check_int as _check_int
 from ..exceptions import ConfigError
-from ..training._curve import LearningCurve
-from . import ESTIMATORS
+from ..records import LearningCurve
+from ._registries import ESTIMATORS
 
 __all__ = [
     "CurveEstimator",
@@ -52,8 +52,6 @@ __all__ = [
 GAMMA_PAPER = 0.999
 #: The decay that makes TSE-EMA rank-equivalent to the authors' released code (reference §4.1).
 GAMMA_RELEASED_CODE = 0.1
-
-
 
 
 def _finite_or_nan(x: float) -> float:

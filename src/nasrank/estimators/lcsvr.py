@@ -11,8 +11,8 @@ import numpy as np
 from .._rng import as_generator
 from .._validate import check_int as _check_int
 from ..exceptions import ConfigError
-from ..training._curve import LearningCurve
-from . import ESTIMATORS
+from ..records import LearningCurve
+from ._registries import ESTIMATORS
 from .curve import CurveEstimator
 
 __all__ = ["LcSVR", "curve_features"]

@@ -17,14 +17,13 @@ Example:
 
 from __future__ import annotations
 
+from ..estimators import EstimatorSpec, parse_estimators  # defined in nasrank.estimators
 from .correlate import (
     DEFAULT_ESTIMATORS,
     CorrelationRow,
-    EstimatorSpec,
     correlate_benchmark,
     correlation_table,
     parse_epochs,
-    parse_estimators,
 )
 from .curves_file import (
     CURVE_FILE_FORMATS,

@@ -60,15 +60,10 @@ from typing import Any
 import numpy as np
 
 from .._validate import input_file
+from ..estimators import EstimatorSpec, parse_estimators
 from ..exceptions import BenchmarkDataError, ConfigError
-from ..training._curve import LearningCurve
-from .correlate import (
-    DEFAULT_ESTIMATORS,
-    CorrelationRow,
-    EstimatorSpec,
-    correlation_table,
-    parse_estimators,
-)
+from ..records import LearningCurve
+from .correlate import DEFAULT_ESTIMATORS, CorrelationRow, correlation_table
 
 __all__ = [
     "CurveSet",
@@ -76,6 +71,7 @@ __all__ = [
     "CURVE_FILE_FORMATS",
     "load_curves",
     "correlate_curves",
+    "missing_record",
 ]
 
 #: Per-epoch records a curves file may give (the per-epoch arrays of a ``LearningCurve``).
@@ -509,8 +505,19 @@ def load_curves(path: str | os.PathLike, target: str = "test_acc") -> CurveSet:
 
 
 # --- scoring --------------------------------------------------------------------------------------
-def _missing_record(data: CurveSet, spec: EstimatorSpec) -> str | None:
-    """The per-epoch record estimator ``spec`` reads that ``data`` lacks (``None``: it has all)."""
+def missing_record(data: CurveSet, spec: EstimatorSpec) -> str | None:
+    """The record estimator ``spec`` reads that ``data`` lacks (``None``: it has all it needs).
+
+    ``"minibatch_loss"`` for ``tl-mini`` (a curves file gives per-epoch records only).
+
+    Example:
+        >>> from nasrank.estimators import EstimatorSpec
+        >>> from nasrank.records import LearningCurve
+        >>> data = CurveSet(("a", "b", "c"), (LearningCurve(train_loss=[1.0]),) * 3, np.zeros(3), "acc",
+        ...                 ("train_loss",), "x.csv")
+        >>> missing_record(data, EstimatorSpec.parse("tse")), missing_record(data, EstimatorSpec.parse("sovl"))
+        (None, 'val_loss')
+    """
     if spec.name == "tl-mini":
         return "minibatch_loss"
     est = spec.create()
@@ -553,14 +560,14 @@ def correlate_curves(
         raise ConfigError(f"`data` must be a CurveSet from load_curves, got {type(data).__name__}")
     label = f"curves file {data.path!r}"
     if estimators is None:
-        specs = [s for s in parse_estimators(DEFAULT_ESTIMATORS) if _missing_record(data, s) is None]
+        specs = [s for s in parse_estimators(DEFAULT_ESTIMATORS) if missing_record(data, s) is None]
         if not specs:
             raise ConfigError(f"none of the default estimators can score {label} (it gives "
                               f"{', '.join(data.records)}); give estimators that read those records")
     else:
         specs = parse_estimators(estimators)
         for s in specs:
-            miss = _missing_record(data, s)
+            miss = missing_record(data, s)
             if miss == "minibatch_loss":
                 raise ConfigError(f"estimator {s.label!r} needs per-minibatch losses, which a curves file does "
                                   "not give; choose another estimator")

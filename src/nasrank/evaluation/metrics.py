@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .._registry import normalize_name
 from .._rng import as_generator
 from ..exceptions import ConfigError, UnknownNameError
 
@@ -260,16 +261,19 @@ METRICS: dict[str, Callable[..., float]] = {
 def get_metric(name: str | Callable[..., float]) -> Callable[..., float]:
     """The metric function called ``name`` (see :data:`METRICS`); a callable is returned as is.
 
+    Names follow the registries' naming policy (case and ``_`` vs ``-`` do not matter).
+
     Example:
-        >>> get_metric("spearman") is spearman
-        True
+        >>> get_metric("spearman") is spearman, get_metric("Sparse-Kendall") is sparse_kendall_tau
+        (True, True)
     """
     if callable(name):
         return name
-    try:
-        return METRICS[str(name).strip().lower().replace("-", "_")]
-    except KeyError:
-        raise UnknownNameError(f"Unknown metric {name!r}. Available: {', '.join(METRICS)}.") from None
+    key = normalize_name(str(name))
+    for k, fn in METRICS.items():
+        if normalize_name(k) == key:
+            return fn
+    raise UnknownNameError(f"Unknown metric {name!r}. Available: {', '.join(METRICS)}.")
 
 
 def _resample_ranks(v: np.ndarray, counts: np.ndarray) -> np.ndarray:

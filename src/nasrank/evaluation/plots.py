@@ -10,14 +10,29 @@ from typing import Any
 from ..exceptions import ConfigError, MissingDependencyError
 from .correlate import CorrelationRow
 
-__all__ = ["plot_correlations"]
+__all__ = ["plot_correlations", "import_figure"]
 
 _TSE_FAMILY = ("tse", "tse-e", "tse-ema")
 _METRIC_LABEL = {"spearman": "Spearman rank correlation", "kendall": "Kendall tau",
                  "sparse_kendall": "sparse Kendall tau"}
 
 
-def _import_figure() -> Any:
+def import_figure() -> Any:
+    """matplotlib's ``Figure`` class, or a one-line :class:`MissingDependencyError` with the fix.
+
+    Plots are drawn on a ``Figure`` (no pyplot, no global state). Call it before long work so
+    that a missing matplotlib fails first.
+
+    Example:
+        >>> try:
+        ...     Figure = import_figure()
+        ... except MissingDependencyError as exc:
+        ...     Figure = None
+        ...     print(str(exc).split(":")[0])
+        ... else:
+        ...     print("plotting needs matplotlib")
+        plotting needs matplotlib
+    """
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -71,7 +86,7 @@ def plot_correlations(
     rows = list(table)
     if not rows:
         raise ConfigError("nothing to plot: the correlation table is empty")
-    Figure = _import_figure()
+    Figure = import_figure()
     by_est: dict[str, list[CorrelationRow]] = {}
     for r in rows:
         by_est.setdefault(r.estimator, []).append(r)

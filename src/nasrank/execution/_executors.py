@@ -10,17 +10,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .._registry import Registry
+from .._validate import check_int, check_opt_int
 from ..exceptions import ConfigError, MissingDependencyError
 
 __all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "RayExecutor", "EXECUTORS", "create_executor", "stream"]
 
 EXECUTORS: Registry = Registry("executor")
-
-
-def _check_workers(workers: Any) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"`workers` must be an int >= 1, got {workers!r}")
-    return workers
 
 
 def _set_threads(threads: int | None) -> None:
@@ -55,10 +50,8 @@ class Executor(ABC):
     name: str = ""
 
     def __init__(self, workers: int = 1, threads: int | None = 1) -> None:
-        self.workers = _check_workers(workers)
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise ConfigError(f"`threads` must be None or an int >= 1, got {threads!r}")
-        self.threads = threads
+        self.workers = check_int("workers", workers, 1)
+        self.threads = check_opt_int("threads", threads, 1)
 
     @abstractmethod
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
@@ -90,7 +83,7 @@ class SerialExecutor(Executor):
     name = "serial"
 
     def __init__(self, workers: int = 1, threads: int | None = None) -> None:
-        super().__init__(_check_workers(workers), threads)
+        super().__init__(workers, threads)
         if workers != 1:
             raise ConfigError("the serial executor runs one evaluation at a time: use workers=1 or --executor processes")
 

@@ -1,17 +1,33 @@
-"""Building blocks (operations, macro skeletons) and model utilities."""
+"""Generic building blocks (operations, mixed operations, the supernet weight algebra) and model
+utilities. Space-specific networks live in their space's package (``nasrank.spaces.<name>``)."""
 
 from __future__ import annotations
 
-from .networks import NB201Network
-from .ops import AvgPool3x3, Identity, ReLUConvBN, ResNetBasicBlock, Zero
+from .mixed import MixedOp
+from .ops import (
+    AvgPool3x3,
+    DilConv,
+    FactorizedReduce,
+    Identity,
+    ReLUConvBN,
+    ResNetBasicBlock,
+    SepConv,
+    Zero,
+)
 from .profile import count_parameters
+from .supernet import SoftmaxAlpha, SupernetBase
 
 __all__ = [
     "AvgPool3x3",
+    "DilConv",
+    "FactorizedReduce",
     "Identity",
-    "NB201Network",
+    "MixedOp",
     "ReLUConvBN",
     "ResNetBasicBlock",
+    "SepConv",
+    "SoftmaxAlpha",
+    "SupernetBase",
     "Zero",
     "count_parameters",
 ]

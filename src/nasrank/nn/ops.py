@@ -1,8 +1,15 @@
-"""Operations shared by the cell-based search spaces.
+"""Generic operations of cell-based search spaces.
 
-Module and attribute names follow the NAS-Bench-201 reference implementation, so a state dict of a
-nasrank network has exactly the keys (and shapes) of the benchmark's network and official
-checkpoints load without renaming.
+Module and attribute names follow the NAS-Bench-201 and DARTS reference implementations, so a
+state dict of a nasrank network has exactly the keys (and shapes) of the reference networks and
+official checkpoints load without renaming. Which operation a space's operation *name* means is
+decided by the space (``nasrank.spaces.<name>``); this module only holds the blocks:
+
+* :class:`ReLUConvBN`, :class:`AvgPool3x3`, :class:`Identity`, :class:`Zero`,
+  :class:`ResNetBasicBlock` (NAS-Bench-201's stage reduction);
+* :class:`SepConv` (a depthwise-separable convolution applied twice), :class:`DilConv` (a
+  dilated depthwise-separable convolution) and :class:`FactorizedReduce` (resolution halving
+  with two offset stride-2 1 x 1 convolutions), the blocks of the DARTS operations.
 """
 
 from __future__ import annotations
@@ -11,7 +18,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ReLUConvBN", "AvgPool3x3", "Identity", "Zero", "ResNetBasicBlock"]
+__all__ = [
+    "ReLUConvBN",
+    "AvgPool3x3",
+    "Identity",
+    "Zero",
+    "ResNetBasicBlock",
+    "SepConv",
+    "DilConv",
+    "FactorizedReduce",
+    "avg_pool_3x3",
+]
 
 
 class ReLUConvBN(nn.Module):
@@ -91,7 +108,13 @@ class AvgPool3x3(nn.Module):
 
 
 class Identity(nn.Module):
-    """``skip_connect`` with stride 1 and equal channels."""
+    """``skip_connect`` with stride 1 and equal channels.
+
+    Example:
+        >>> x = torch.randn(1, 2, 3, 3)
+        >>> Identity()(x) is x
+        True
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -164,5 +187,92 @@ class ResNetBasicBlock(nn.Module):
 
 
 def avg_pool_3x3(x: torch.Tensor) -> torch.Tensor:
-    """Functional form of :class:`AvgPool3x3` with stride 1."""
+    """Functional form of :class:`AvgPool3x3` with stride 1.
+
+    Example:
+        >>> avg_pool_3x3(torch.ones(1, 1, 3, 3)).unique()
+        tensor([1.])
+    """
     return F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+
+class SepConv(nn.Module):
+    """Separable convolution applied twice (the DARTS ``sep_conv_k`` operation).
+
+    Example:
+        >>> SepConv(8, 8, 3, 2, 1)(torch.randn(2, 8, 8, 8)).shape
+        torch.Size([2, 8, 4, 4])
+    """
+
+    def __init__(
+        self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int, affine: bool = True
+    ) -> None:
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel_size, stride, padding, groups=C_in, bias=False),
+            nn.Conv2d(C_in, C_in, 1, bias=False),
+            nn.BatchNorm2d(C_in, affine=affine),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel_size, 1, padding, groups=C_in, bias=False),
+            nn.Conv2d(C_in, C_out, 1, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class DilConv(nn.Module):
+    """Dilated depthwise-separable convolution (the DARTS ``dil_conv_k`` operation).
+
+    Example:
+        >>> DilConv(8, 8, 5, 1, 4, 2)(torch.randn(2, 8, 8, 8)).shape
+        torch.Size([2, 8, 8, 8])
+    """
+
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        kernel_size: int,
+        stride: int,
+        padding: int,
+        dilation: int,
+        affine: bool = True,
+    ) -> None:
+        super().__init__()
+        self.op = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel_size, stride, padding, dilation=dilation, groups=C_in,
+                      bias=False),
+            nn.Conv2d(C_in, C_out, 1, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class FactorizedReduce(nn.Module):
+    """Halve the resolution with two offset 1 x 1 stride-2 convolutions of ``C_out // 2`` channels.
+
+    ReLU, then ``cat(conv_1(x), conv_2(x[:, :, 1:, 1:]))`` along channels, then BatchNorm.
+
+    Example:
+        >>> FactorizedReduce(8, 16)(torch.randn(2, 8, 8, 8)).shape
+        torch.Size([2, 16, 4, 4])
+    """
+
+    def __init__(self, C_in: int, C_out: int, affine: bool = True) -> None:
+        super().__init__()
+        if C_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even C_out, got {C_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, padding=0, bias=False)
+        self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, padding=0, bias=False)
+        self.bn = nn.BatchNorm2d(C_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))

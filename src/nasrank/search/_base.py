@@ -1,27 +1,35 @@
 """The strategy contract: ``ask() -> Query``, ``tell(query, score)``, ``state_dict()``.
 
 A strategy only proposes architectures. It owns its random generator (seeded at construction),
-never evaluates anything itself (proxy-assisted strategies call the cheap ``scorer`` they were
-given), and its whole state — generator included — round-trips through a JSON-serialisable
-:meth:`Strategy.state_dict`, so a search saved mid-run continues exactly as if uninterrupted.
+never evaluates anything itself (a proxy-assisted strategy asks the cheap scorer of its
+:class:`~nasrank.search.ProxyAssist` to pick among candidates), and its whole state — generator
+included — round-trips through a JSON-serialisable :meth:`Strategy.state_dict`, so a search saved
+mid-run continues exactly as if uninterrupted.
+
+Constructors take the space and keyword-only parameters (``Strategy(space, *, seed=0, ...)``),
+store each parameter under its own name, and :meth:`Strategy.params` reads them back through
+the signature: the parameters are part of a search run's identity.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from .._registry import Registry
+from .._registry import Registry, check_params
+from .._validate import check_int
 from ..exceptions import ConfigError
 
-__all__ = ["Query", "Strategy", "STRATEGIES", "Scorer", "TableScorer", "ProxyScorer"]
+__all__ = ["Query", "Strategy", "STRATEGIES", "Assistance", "create_strategy", "list_strategies"]
 
-#: Registered search strategies: ``name -> Strategy subclass``.
+#: Registered search strategies: ``name -> Strategy subclass`` (or, for the proxy-assisted
+#: ``g-*`` names, an :class:`~nasrank.search.Assisted` entry that builds one).
 STRATEGIES: Registry = Registry("strategy")
 
 Arch = tuple[int, ...]
@@ -47,17 +55,23 @@ class Query:
     fidelity: int | None = None
 
     def to_json(self) -> list[Any]:
+        """``[id, arch, fidelity]`` (what a saved state holds).
+
+        Example:
+            >>> Query(2, (1, 2), 3).to_json()
+            [2, [1, 2], 3]
+        """
         return [self.id, list(self.arch), self.fidelity]
 
     @classmethod
     def from_json(cls, v: Sequence[Any]) -> Query:
+        """Inverse of :meth:`to_json`.
+
+        Example:
+            >>> Query.from_json([2, [1, 2], None])
+            Query(id=2, arch=(1, 2), fidelity=None)
+        """
         return cls(int(v[0]), tuple(int(a) for a in v[1]), None if v[2] is None else int(v[2]))
-
-
-def _check_pos_int(name: str, v: Any, minimum: int = 1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-        raise ConfigError(f"`{name}` must be an int >= {minimum}, got {v!r}")
-    return int(v)
 
 
 def _key(v: float) -> float:
@@ -65,20 +79,56 @@ def _key(v: float) -> float:
     return v if not math.isnan(v) else -math.inf
 
 
+class Assistance(Protocol):
+    """What a strategy's :attr:`Strategy.assistance` provides (see
+    :class:`~nasrank.search.ProxyAssist`): a scorer, a pool size and the pick among candidates."""
+
+    scorer: Any
+    pool_size: int
+
+    def pick(self, draw: Callable[[], Arch]) -> Arch:
+        """One proposal out of the candidates ``draw()`` generates."""
+        ...
+
+
+def space_choices(space: Any, strategy: str) -> tuple[tuple[int, ...], ...]:
+    """``space.choices()``, or a one-line error naming the strategy that needs them.
+
+    Example:
+        >>> space_choices(__import__("nasrank").create_space("nb201"), "tpe")[0]
+        (0, 1, 2, 3, 4)
+    """
+    try:
+        choices = tuple(tuple(int(v) for v in c) for c in space.choices())
+    except NotImplementedError:
+        raise ConfigError(
+            f"strategy {strategy!r} draws one categorical value per position, but space "
+            f"{getattr(space, 'name', type(space).__name__)!r} declares no per-position choices(); "
+            f"use random, evolution or hyperband on it"
+        ) from None
+    if not choices or any(not c for c in choices):
+        raise ConfigError(f"space {getattr(space, 'name', '?')!r} declares an empty choice; strategy {strategy!r} cannot use it")
+    return choices
+
+
 class Strategy(ABC):
     """Base class of search strategies (ask/tell, own RNG, saveable state).
 
     Subclasses implement :meth:`_ask` (return an architecture, or ``(arch, fidelity)``, or
     ``None`` when nothing can be proposed until a pending query is told) and :meth:`_tell`,
-    and extend :meth:`_state` / :meth:`_load_state` with their own state. The base class assigns
-    query ids, tracks pending queries and the history of told results, validates every call and
-    (de)serialises the random generator.
+    and extend :meth:`_state` / :meth:`_load_state` with their own state. Where a subclass
+    generates candidate cells for a proposal (random cells, mutations of a parent or of a
+    model's sample) it passes the generator to :meth:`_propose`, which is where a
+    :class:`~nasrank.search.ProxyAssist` (see :func:`~nasrank.search.assist`) screens a pool of
+    them. The base class assigns query ids, tracks pending queries and the history of told
+    results, validates every call and (de)serialises the random generator.
 
     Args:
         space: A :class:`~nasrank.spaces.SearchSpace` or its registry name.
         seed: Seed of the strategy's generator.
 
-    Contract (checked by :func:`nasrank.testing.check_strategy` for every registered strategy):
+    Contract (checked by :func:`nasrank.testing.check_strategy` for every registered strategy
+    on every registered space):
 
     * ``ask()`` returns a :class:`Query` whose ``arch`` is valid for the space; several queries
       may be pending at once (asynchronous workers); ``ask()`` returns ``None`` only while some
@@ -86,15 +136,25 @@ class Strategy(ABC):
     * ``tell(query, score)`` takes a pending query and a float, higher = better (NaN = failed);
     * the same seed and the same told scores give the same queries;
     * ``load_state_dict(state_dict())`` on a fresh instance continues identically.
+
+    Example:
+        >>> class Fixed(Strategy):
+        ...     name = "fixed"
+        ...     def _ask(self):
+        ...         return self.space.sample(self.rng_)
+        >>> s = Fixed("nb201", seed=1)
+        >>> q = s.ask(); s.tell(q, 0.5); s.best()[1], s.params()
+        (0.5, {'seed': 1})
     """
 
-    name: ClassVar[str] = ""
+    #: The registry name (a proxy-assisted instance carries its own, e.g. ``"g-rs"``).
+    name: str = ""
     #: Whether the strategy varies :attr:`Query.fidelity` (needs an evaluator with epochs).
     multi_fidelity: ClassVar[bool] = False
-    #: Whether the strategy needs a ``scorer`` (proxy-assisted variants).
+    #: Whether the registry entry needs a ``scorer`` (only the proxy-assisted ``g-*`` entries).
     needs_scorer: ClassVar[bool] = False
 
-    def __init__(self, space: Any = "nb201", seed: int = 0) -> None:
+    def __init__(self, space: Any = "nb201", *, seed: int = 0) -> None:
         if isinstance(space, str):
             from ..spaces import SPACES
 
@@ -103,7 +163,9 @@ class Strategy(ABC):
             if not callable(getattr(space, m, None)):
                 raise ConfigError(f"`space` must be a SearchSpace (or its name), got {type(space).__name__}")
         self.space = space
-        self.seed = _check_pos_int("seed", seed, 0)
+        self.seed = check_int("seed", seed, minimum=0)
+        #: Pre-screening of candidate cells (set by :func:`~nasrank.search.assist`).
+        self.assistance: Assistance | None = None
         self.rng_ = np.random.default_rng(self.seed)
         self.n_asked_ = 0
         self.pending_: dict[int, Query] = {}
@@ -148,6 +210,12 @@ class Strategy(ABC):
         q, s = max(cand, key=lambda t: _key(t[1]))
         return q.arch, s
 
+    @property
+    def scorer(self) -> Any:
+        """The scorer of the strategy's :attr:`assistance` (``None`` when not proxy-assisted);
+        the driver charges its ``cost_`` to the budget."""
+        return None if self.assistance is None else self.assistance.scorer
+
     def state_dict(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot of everything the strategy's future depends on."""
         return {
@@ -177,9 +245,19 @@ class Strategy(ABC):
         return f"{type(self).__name__}({params})"
 
     def params(self) -> dict[str, Any]:
-        """The constructor's keyword parameters (without space / scorer)."""
-        return {k: v for k, v in vars(self).items()
-                if not k.endswith("_") and k not in ("space", "scorer")}
+        """The constructor's keyword parameters, read through its signature (without ``space``),
+        plus ``pool_size`` when proxy-assisted: the strategy part of a search run's identity.
+
+        A ``**kwargs`` parameter is reported under its own name (e.g. TPE's ``tpe_kwargs``).
+        """
+        out: dict[str, Any] = {}
+        for n, p in inspect.signature(type(self).__init__).parameters.items():
+            if n in ("self", "space") or p.kind is inspect.Parameter.VAR_POSITIONAL:
+                continue
+            out[n] = getattr(self, n)
+        if self.assistance is not None:
+            out["pool_size"] = self.assistance.pool_size
+        return out
 
     # --- for subclasses --------------------------------------------------------------------
     @abstractmethod
@@ -196,6 +274,17 @@ class Strategy(ABC):
     def _load_state(self, state: dict[str, Any]) -> None:  # noqa: B027  (optional hook)
         """Restore :meth:`_state`."""
 
+    def _propose(self, draw: Callable[[], Arch], default: Arch | None = None) -> Arch:
+        """One proposal out of the candidate cells ``draw()`` generates.
+
+        Plain: ``default`` when given (a proposal whose candidates are variations of it, e.g.
+        REINFORCE's policy sample and its mutations), else a single draw. Proxy-assisted: the
+        scorer's best of ``pool_size`` draws (:meth:`ProxyAssist.pick`).
+        """
+        if self.assistance is None:
+            return draw() if default is None else default
+        return self.assistance.pick(draw)
+
     def _random_arch(self) -> Arch:
         return self.space.sample(self.rng_)
 
@@ -203,146 +292,39 @@ class Strategy(ABC):
         return self.space.mutate(arch, self.rng_)
 
 
-# --- cheap scorers for proxy-assisted strategies -------------------------------------------
-class Scorer(ABC):
-    """A cheap score (higher = predicted better) of many architectures at once.
+def create_strategy(name: str, space: Any = "nb201", seed: int = 0, **params: Any) -> Strategy:
+    """Instantiate the strategy registered as ``name``.
 
-    ``cost_`` accumulates the seconds spent scoring (the driver charges it to the budget).
-    """
-
-    cost_: float = 0.0
-
-    @abstractmethod
-    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
-        """Scores of ``archs`` (NaN where undefined)."""
-
-    def config(self) -> dict[str, Any]:
-        """JSON description (part of the search run's identity)."""
-        return {"kind": type(self).__name__}
-
-
-class TableScorer(Scorer):
-    """Looks scores up in a table, e.g. NAS-Bench-201's published NASWOT scores.
+    Parameters are checked against the registry entry's signature first, so a misspelt one is a
+    one-line error that lists the valid ones.
 
     Args:
-        archs: The table's architectures.
-        scores: One score per architecture (higher = better; NaN allowed).
-        name: Label recorded in the run configuration.
+        name: See :func:`list_strategies`.
+        space: A search space or its name.
+        seed: Seed of the strategy's generator.
+        **params: Strategy parameters (e.g. ``population_size=10``, ``scorer=...``).
 
     Example:
-        >>> s = TableScorer([(0, 0, 0, 0, 0, 1), (1, 1, 1, 1, 1, 1)], [0.5, 2.0])
-        >>> s([(1, 1, 1, 1, 1, 1)]).tolist()
-        [2.0]
+        >>> create_strategy("evolution", "nb201", seed=0, population_size=20).population_size
+        20
+        >>> create_strategy("evolution", "nb201", populaton_size=20)
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: strategy 'evolution' has no parameter 'populaton_size'; its parameters: population_size, sample_size, exclude_seen
     """
-
-    def __init__(self, archs: Sequence[Sequence[int]], scores: Sequence[float], name: str = "table") -> None:
-        scores = np.asarray(scores, dtype=np.float64)
-        if len(archs) != len(scores):
-            raise ConfigError(f"TableScorer needs one score per architecture ({len(archs)} vs {len(scores)})")
-        self.name = name
-        self._index = {tuple(int(x) for x in a): i for i, a in enumerate(archs)}
-        self._scores = scores
-        self.cost_ = 0.0
-
-    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
-        try:
-            return self._scores[[self._index[tuple(a)] for a in archs]]
-        except KeyError as exc:
-            raise ConfigError(f"architecture {exc.args[0]} is not in the score table {self.name!r}") from None
-
-    def config(self) -> dict[str, Any]:
-        return {"kind": "table", "name": self.name}
+    entry = STRATEGIES.get(name)
+    check_params("strategy", name, entry, params, skip=("space", "seed"))
+    try:
+        return entry(space, seed=seed, **params)
+    except TypeError as exc:  # e.g. an option the wrapped library (Optuna's TPESampler) rejects
+        raise ConfigError(f"invalid parameters {params!r} for strategy {name!r}: {' '.join(str(exc).split())}") from None
 
 
-class ProxyScorer(Scorer):
-    """Scores architectures with a registered zero-cost proxy on one real minibatch.
-
-    Each architecture's network is built with ``torch.manual_seed(seed)`` and scored on the same
-    minibatch (drawn once from the training split with ``seed``); scores are cached by canonical
-    key, and the seconds spent are added to ``cost_``.
-
-    Args:
-        space: Search space (object or name).
-        proxy: Proxy name (:func:`nasrank.list_proxies`), e.g. ``"gradsign"``, ``"nwot"``.
-        data: A :class:`~nasrank.data.DataSpec` (default: digits).
-        batch_size: Minibatch size (GradSign / NASWOT published 128).
-        space_config: ``space.build`` keyword arguments (e.g. ``{"C": 8, "N": 1}``).
-        seed: Seed of the minibatch and the initial weights.
+def list_strategies(pattern: str | None = None) -> list[str]:
+    """Names of the registered strategies, optionally filtered by a glob.
 
     Example:
-        >>> s = ProxyScorer("nb201", "synflow", batch_size=16, space_config={"C": 4, "N": 1})
-        >>> v = s([(3, 3, 0, 1, 3, 4)])
-        >>> v.shape, s.cost_ > 0
-        ((1,), True)
+        >>> list_strategies("g-*")
+        ['g-hb', 'g-rea', 'g-reinforce', 'g-rs']
     """
-
-    def __init__(self, space: Any = "nb201", proxy: str = "gradsign", data: Any = None, batch_size: int = 128,
-                 space_config: dict[str, Any] | None = None, seed: int = 0) -> None:
-        from ..estimators import PROXIES
-
-        PROXIES.get(proxy)
-        if isinstance(space, str):
-            from ..spaces import SPACES
-
-            space = SPACES.get(space)()
-        self.space = space
-        self.proxy = proxy
-        if data is None:
-            from ..data import DataSpec
-
-            data = DataSpec("digits", test_size=0)
-        self.data = data
-        self.batch_size = _check_pos_int("batch_size", batch_size)
-        self.space_config = dict(space_config or {})
-        self.seed = _check_pos_int("seed", seed, 0)
-        self.cost_ = 0.0
-        self._cache: dict[Any, float] = {}
-        self._batch: Any = None
-
-    def _minibatch(self) -> Any:
-        if self._batch is None:
-            import torch
-
-            tr = self.data.load()[0]
-            g = np.random.default_rng(self.seed)
-            idx = g.choice(len(tr), size=min(self.batch_size, len(tr)), replace=False)
-            sub = tr.subset(np.sort(idx))
-            x, y = next(iter(sub.batches(len(sub))))
-            self._batch = (x, y, tr.num_classes, tr.image_shape[0])
-            del torch
-        return self._batch
-
-    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
-        import time
-
-        import torch
-
-        from ..estimators.zero_cost import compute_proxies
-
-        out = np.empty(len(archs))
-        t0 = time.perf_counter()
-        for i, a in enumerate(archs):
-            k = self.space.canonical_key(a)
-            if k not in self._cache:
-                x, y, n_cls, in_ch = self._minibatch()
-                torch.manual_seed(self.seed)
-                kw = dict(self.space_config)
-                kw.setdefault("in_channels", in_ch)
-                net = self.space.build(a, num_classes=n_cls, **kw)
-                self._cache[k] = float(compute_proxies(net, (x, y), names=[self.proxy], seed=self.seed)[self.proxy])
-            out[i] = self._cache[k]
-        self.cost_ += time.perf_counter() - t0
-        return out
-
-    def config(self) -> dict[str, Any]:
-        return {"kind": "proxy", "proxy": self.proxy, "data": self.data.key(), "batch_size": self.batch_size,
-                "space_config": self.space_config, "seed": self.seed}
-
-
-def pick_best(archs: Sequence[Arch], scores: np.ndarray) -> Arch:
-    """The architecture with the highest score (NaN last; ties: the earliest)."""
-    s = np.where(np.isnan(scores), -np.inf, scores)
-    return archs[int(np.argmax(s))]
-
-
-Factory = Callable[..., Strategy]
+    return STRATEGIES.list(pattern)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import ConfigError
-from ..store import EvalRecord, ResultStore, fingerprint
+from ..records import EvalRecord, fingerprint
+from ..store import ResultStore
 from ._base import Query, Strategy
 from ._evaluators import Evaluator
 

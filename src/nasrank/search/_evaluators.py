@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_int
 from ..exceptions import ConfigError
-from ..store import EvalRecord, fingerprint
+from ..records import EvalRecord, fingerprint
 
 __all__ = ["Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace", "estimator_label"]
 
@@ -33,7 +34,7 @@ Arch = tuple[int, ...]
 def _estimator(spec: str | None) -> Any:
     if spec is None:
         return None
-    from ..evaluation.correlate import EstimatorSpec
+    from ..estimators import EstimatorSpec
 
     return EstimatorSpec.parse(spec)
 
@@ -228,8 +229,7 @@ class TabularEvaluator(Evaluator):
         if n_ep is None and benchmark.has_curves:
             n_ep = int(benchmark.curve(benchmark.archs()[0]).planned_epochs or benchmark.curve(benchmark.archs()[0]).epochs)
         if epochs is not None:
-            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-                raise ConfigError(f"`epochs` must be an int >= 1, got {epochs!r}")
+            check_int("epochs", epochs, minimum=1)
             if n_ep is not None and epochs > n_ep:
                 raise ConfigError(f"`epochs` {epochs} exceeds the benchmark's {n_ep} recorded epochs")
         self.epochs = epochs if epochs is not None else n_ep if self.est_ is not None else None
@@ -332,7 +332,8 @@ class LiveEvaluator(Evaluator):
         estimator: Estimator spec (``"tse-ema"``, ``"vacc-es"``, ``"tse-ema:gamma=0.1"``, ...).
         epochs: Training epochs per query (the estimator's budget T).
         space: Search space name.
-        space_config: ``space.build`` keyword arguments (default C=8, N=1).
+        space_config: ``space.build`` keyword arguments (default: the space's
+            ``default_config("search")``).
         train: A :class:`~nasrank.training.TrainConfig` (its ``epochs`` is replaced by the
             query's fidelity).
         seed: Training seed.
@@ -361,19 +362,18 @@ class LiveEvaluator(Evaluator):
         self.estimator = estimator
         self.spec_ = _estimator(estimator)
         self.est_ = self.spec_.create()
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ConfigError(f"`epochs` must be an int >= 1, got {epochs!r}")
-        self.epochs = epochs
-        self.max_fidelity = epochs
+        self.epochs = check_int("epochs", epochs, minimum=1)
+        self.max_fidelity = self.epochs
         self.space_name = space
         self._space = SPACES.get(space)()
-        self.space_config = dict(space_config if space_config is not None else {"C": 8, "N": 1})
+        self.space_config = dict(space_config if space_config is not None
+                                 else self._space.default_config("search"))
         self.train = train if train is not None else TrainConfig(epochs=epochs, batch_size=128)
         if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"`train` must be a TrainConfig, got {type(self.train).__name__}")
         if self.est_.field in ("val_loss", "val_acc") and not self.data.val_size:
             raise ConfigError(f"estimator {estimator!r} reads validation results: give the data a val_size > 0")
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, minimum=0)
 
     @property
     def space(self) -> Any:
@@ -391,7 +391,7 @@ class LiveEvaluator(Evaluator):
     def job(self, arch: Arch, fidelity: int | None = None) -> Any:
         from dataclasses import replace
 
-        from ..benchmarks import TrainJob
+        from ..training import TrainJob
 
         ep = int(fidelity or self.epochs)
         tc = replace(self.train, epochs=ep)
@@ -412,7 +412,7 @@ class LiveEvaluator(Evaluator):
         return estimator_label(self.estimator, self.epochs)
 
     def call(self, arch: Arch, fidelity: int | None) -> tuple[Callable[..., EvalRecord], tuple[Any, ...]]:
-        from ..benchmarks import run_train_job
+        from ..training import run_train_job
 
         return run_train_job, (self.job(arch, fidelity),)
 
@@ -432,9 +432,8 @@ class LiveEvaluator(Evaluator):
 
 def _proxy_job(space: str, arch_str: str, proxy: str, data: Any, batch_size: int,
                space_config: dict[str, Any], seed: int, fp: str) -> EvalRecord:
-    from .._registry import Registry  # noqa: F401  (keeps the import graph light in workers)
     from ..spaces import SPACES
-    from ._base import ProxyScorer
+    from ._scorers import ProxyScorer
 
     sp = SPACES.get(space)()
     arch = sp.from_str(arch_str)
@@ -473,11 +472,12 @@ class ProxyEvaluator(Evaluator):
         PROXIES.get(proxy)
         self.proxy = proxy
         self.data = data if data is not None else DataSpec("digits", test_size=0)
-        self.batch_size = int(batch_size)
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.space_name = space
         self._space = SPACES.get(space)()
-        self.space_config = dict(space_config if space_config is not None else {"C": 8, "N": 1})
-        self.seed = int(seed)
+        self.space_config = dict(space_config if space_config is not None
+                                 else self._space.default_config("search"))
+        self.seed = check_int("seed", seed, minimum=0)
 
     @property
     def space(self) -> Any:

@@ -134,7 +134,7 @@ def anytime_curves(runs: Sequence[dict[str, Any]], value: str | None = None, poi
 def plot_anytime(curves: Sequence[AnytimeCurve], path: str | os.PathLike | None = None, *,
                  title: str | None = None, xlabel: str = "cost (s)", log_x: bool = True, dpi: int = 150) -> Any:
     """Anytime curves (mean +- s.e. band) per group; no global matplotlib state is touched."""
-    from ..evaluation.plots import _import_figure
+    from ..evaluation.plots import import_figure as _import_figure
 
     Figure = _import_figure()
     fig = Figure(figsize=(6.4, 4.2))

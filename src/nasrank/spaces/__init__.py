@@ -1,13 +1,18 @@
-"""Search spaces: plain architecture encodings and the networks they build."""
+"""Search spaces: plain architecture encodings and the networks they build.
+
+Each space is one package (``nasrank.spaces.<name>``: encoding, networks, supernet, profile, the
+:class:`SearchSpace` subclass) that registers itself in :data:`SPACES` when imported.
+"""
 
 from __future__ import annotations
 
-from .._registry import Registry
+from ._registries import SPACES
 from .base import Arch, SearchSpace
 
-SPACES: Registry[type[SearchSpace]] = Registry("search space")
+# isort: split
+# (importing a space's package registers it)
+from .darts import DARTSSpace, DARTSSupernet
+from .nb201 import NB201Cell, NB201Space, NB201Supernet
 
-from .darts import DARTSSpace  # noqa: E402  (registers "darts")
-from .nb201 import NB201Cell, NB201Space  # noqa: E402  (registers "nb201")
-
-__all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell", "DARTSSpace"]
+__all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell", "NB201Supernet",
+           "DARTSSpace", "DARTSSupernet"]

@@ -41,6 +41,12 @@ class SearchSpace(ABC):
     build_configs: dict[str, dict[str, Any]] = {}
     #: Input shape (channels, height, width) the tiny network is exercised with.
     tiny_input_shape: tuple[int, int, int] = (3, 32, 32)
+    #: Name of the ``build()`` / ``supernet()`` option setting the network's width (channels),
+    #: or ``None``; generic code (the ``nasrank zcpt --C`` option) sets it through this name.
+    width_option: str | None = None
+    #: Name of the ``build()`` / ``supernet()`` option setting the network's depth (cells per
+    #: stage, number of layers, ...), or ``None`` (``nasrank zcpt --depth``).
+    depth_option: str | None = None
 
     # --- required ---------------------------------------------------------------------------
     @abstractmethod
@@ -116,8 +122,15 @@ class SearchSpace(ABC):
 
         Purposes: ``"tiny"`` (tests and smoke runs: the smallest network that exercises every
         operation), ``"search"`` (live searches and benchmark builds on a CPU: small but
-        trainable), ``"standard"`` (the network the space's paper evaluates). Generic code asks
-        the space for these instead of knowing its build options.
+        trainable), ``"standard"`` (the network the space's paper evaluates) and, for a space
+        with a supernet, ``"supernet"`` (the search supernet of the space's weight-sharing
+        papers). Generic code asks the space for these instead of knowing its build options;
+        every configuration is also accepted by :meth:`supernet` when the space has one.
+
+        Example:
+            >>> from nasrank.spaces import NB201Space
+            >>> NB201Space().default_config("tiny")
+            {'C': 4, 'N': 1}
         """
         configs = {"tiny": dict(self.tiny_build_config), **{k: dict(v) for k, v in self.build_configs.items()}}
         if purpose not in configs:
@@ -129,8 +142,47 @@ class SearchSpace(ABC):
         return configs[purpose]
 
     def supernet(self, **config: Any) -> nn.Module:
-        """The space's weight-sharing supernet (every candidate operation on every edge)."""
+        """The space's weight-sharing supernet (every candidate operation on every edge).
+
+        A space that has one returns a :class:`~nasrank.nn.SupernetBase` (it meets the
+        :class:`nasrank.oneshot.Supernet` protocol): ``forward(x, weights)`` with a weight
+        matrix (edges x candidate ops), ``path_weights(arch)`` for one architecture of the space,
+        ``arch_from_decisions(...)`` back. ``config`` takes the options of :meth:`build` that
+        shape the network (see :meth:`default_config`) plus ``num_classes`` / ``in_channels``.
+
+        Example:
+            >>> from nasrank.spaces import NB201Space
+            >>> net = NB201Space().supernet(**NB201Space().default_config("tiny"))
+            >>> net.path_weights((3, 3, 0, 1, 3, 4)).shape
+            (6, 5)
+        """
         raise NotImplementedError(f"space {self.name!r} has no weight-sharing supernet")
+
+    @property
+    def has_supernet(self) -> bool:
+        """Whether the space implements :meth:`supernet`.
+
+        Example:
+            >>> from nasrank.spaces import NB201Space
+            >>> NB201Space().has_supernet
+            True
+        """
+        return type(self).supernet is not SearchSpace.supernet
+
+    def derived_network(self, arch: Sequence[int], num_classes: int = 10, **config: Any) -> nn.Module:
+        """The stand-alone network that weight-sharing methods score a derived architecture with.
+
+        The default is :meth:`build`; a space may instead return its supernet reduced to the
+        architecture's path (the same function and parameter set, e.g. to share its fast
+        inference code), which changes the order of the initialisation draws.
+
+        Example:
+            >>> from nasrank.spaces import DARTSSpace
+            >>> sp = DARTSSpace()
+            >>> type(sp.derived_network(sp.sample(0), C=2, layers=3)).__name__
+            'DARTSNetwork'
+        """
+        return self.build(arch, num_classes=num_classes, **config)
 
     def encode(self, arch: Sequence[int]) -> np.ndarray:
         """A fixed-length float32 feature vector for surrogate models."""

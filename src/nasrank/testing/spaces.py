@@ -113,7 +113,7 @@ def check_encode(space: SearchSpace) -> None:
 def check_build_forward(space: SearchSpace) -> None:
     """Built networks map a batch to logits of shape (batch, classes), in train and eval mode,
     are reproducible under a torch seed, and have ``num_params`` parameters."""
-    cfg = dict(space.tiny_build_config)
+    cfg = space.default_config("tiny")
     shape = space.tiny_input_shape
     x = torch.randn(3, *shape, generator=torch.Generator().manual_seed(0))
     for a in _samples(space, n=4):
@@ -147,6 +147,132 @@ def check_enumeration(space: SearchSpace) -> None:
         assert space.validate(a) == a
 
 
+def _choices(space: SearchSpace) -> tuple[tuple[int, ...], ...] | None:
+    try:
+        return space.choices()
+    except NotImplementedError:
+        return None  # not a fixed-length categorical encoding: nothing to check
+
+
+def check_choices(space: SearchSpace) -> None:
+    """``choices()`` is one non-empty tuple of distinct ints per position, and every sample
+    (and every neighbour of a sample) takes an allowed value at every position."""
+    choices = _choices(space)
+    if choices is None:
+        return
+    assert isinstance(choices, tuple) and choices, "choices() must be a non-empty tuple"
+    for i, c in enumerate(choices):
+        assert isinstance(c, tuple) and c, f"choices()[{i}] must be a non-empty tuple"
+        assert all(isinstance(v, int) and not isinstance(v, bool) for v in c), \
+            f"choices()[{i}] holds non-ints: {c!r}"
+        assert len(set(c)) == len(c), f"choices()[{i}] repeats a value: {c!r}"
+    assert space.choices() == choices, "choices() is not deterministic"
+    for a in _samples(space):
+        assert len(a) == len(choices), f"sample has {len(a)} positions, choices() {len(choices)}"
+        bad = [i for i, v in enumerate(a) if v not in choices[i]]
+        assert not bad, f"sample {a} lies outside choices() at positions {bad}"
+    for a in _samples(space, n=3):
+        try:
+            nb = space.neighbours(a)
+        except NotImplementedError:
+            break
+        for b in nb:
+            assert all(v in choices[i] for i, v in enumerate(b)), f"neighbour {b} outside choices()"
+
+
+def check_project(space: SearchSpace) -> None:
+    """``project`` fixes architectures of the space (``project(a) == a``) and repairs any
+    position-wise draw from ``choices()`` into a valid architecture, reproducibly per seed."""
+    choices = _choices(space)
+    for a in _samples(space):
+        assert space.project(a, 0) == a, f"project changed the valid architecture {a}"
+        assert space.project(list(a), 1) == a, "project must accept lists"
+    if choices is None:
+        return
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        draw = tuple(int(c[int(rng.integers(len(c)))]) for c in choices)
+        p1, p2 = space.project(draw, 7), space.project(draw, 7)
+        assert p1 == p2, f"project({draw}) is not reproducible for a fixed seed"
+        assert space.validate(p1) == p1, f"project({draw}) returned an invalid {p1}"
+        assert all(v in choices[i] for i, v in enumerate(p1)), f"project({draw}) left choices()"
+        try:
+            space.validate(draw)
+        except InvalidArchitectureError:
+            continue  # a draw that needed a repair
+        assert p1 == draw, f"project changed the valid draw {draw} into {p1}"
+
+
+def _purposes(space: SearchSpace) -> list[str]:
+    names = ["tiny", *space.build_configs]
+    return list(dict.fromkeys(names))
+
+
+def check_default_configs(space: SearchSpace) -> None:
+    """Every ``default_config`` purpose (``tiny``, ``search``, ...) builds a network that maps a
+    batch to logits, ``default_config`` returns a fresh copy, and an unknown purpose is a
+    ``ConfigError``; a space with a supernet builds it from the ``tiny``, ``search`` and
+    ``supernet`` configurations too and runs the path of a sample."""
+    from ..exceptions import ConfigError
+
+    assert "search" in _purposes(space), "default_config('search') is missing (generic searches use it)"
+    cfg = space.default_config("tiny")
+    cfg["__probe__"] = 1
+    assert "__probe__" not in space.default_config("tiny"), "default_config returned shared state"
+    try:
+        space.default_config("no-such-purpose")
+    except ConfigError:
+        pass
+    else:
+        raise AssertionError("default_config('no-such-purpose') did not raise ConfigError")
+    shape = space.tiny_input_shape
+    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(0))
+    a = space.sample(0)
+    for purpose in _purposes(space):
+        cfg = space.default_config(purpose)
+        net = space.build(a, num_classes=3, in_channels=shape[0], **cfg).eval()
+        with torch.no_grad():
+            out = net(x)
+        assert out.shape == (2, 3) and torch.isfinite(out).all(), \
+            f"build(**default_config({purpose!r})) does not map a batch to finite logits"
+        if space.has_supernet and purpose in ("tiny", "search", "supernet"):
+            sn = space.supernet(num_classes=3, in_channels=shape[0], **cfg).eval()
+            with torch.no_grad():
+                out = sn(x, sn.path_weights(a))
+            assert out.shape == (2, 3) and torch.isfinite(out).all(), \
+                f"supernet(**default_config({purpose!r})) does not run the path of a sample"
+
+
+def check_supernet(space: SearchSpace) -> None:
+    """For a space with a supernet: the path of an architecture is a one-hot weight matrix
+    whose decisions give the architecture back, and the supernet runs single paths, multi-hot
+    path sets and weighted mixtures."""
+    if not space.has_supernet:
+        return
+    shape = space.tiny_input_shape
+    net = space.supernet(num_classes=5, in_channels=shape[0], **space.default_config("tiny")).eval()
+    shape_w = (net.num_edges, len(net.ops))
+    x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(0))
+    archs = _samples(space, n=5)
+    for a in archs:
+        w = net.path_weights(a)
+        assert w.shape == shape_w, f"path_weights shape {w.shape} != {shape_w}"
+        assert set(np.unique(w)) <= {0.0, 1.0} and (w.sum(1) <= 1).all(), \
+            "path_weights must be one-hot rows (or zero rows for unused edges)"
+        decided = {e: int(r.argmax()) for e, r in enumerate(w) if r.any()}
+        removed = [e for e, r in enumerate(w) if not r.any()]
+        back = net.arch_from_decisions(decided, removed)
+        assert space.canonical_key(back) == space.canonical_key(a), \
+            f"arch_from_decisions(path_weights({a})) = {back}"
+    multi = net.paths_weights(archs[:2])
+    assert (multi == np.maximum(net.path_weights(archs[0]), net.path_weights(archs[1]))).all()
+    mix = np.full(shape_w, 1.0 / shape_w[1])
+    with torch.no_grad():
+        for w in (net.path_weights(archs[0]), multi, mix):
+            out = net(x, w)
+            assert out.shape == (2, 5) and torch.isfinite(out).all()
+
+
 SPACE_CHECKS: dict[str, Callable[[SearchSpace], None]] = {
     "string_roundtrip": check_string_roundtrip,
     "rejects_malformed": check_rejects_malformed,
@@ -157,6 +283,10 @@ SPACE_CHECKS: dict[str, Callable[[SearchSpace], None]] = {
     "encode": check_encode,
     "build_forward": check_build_forward,
     "enumeration": check_enumeration,
+    "choices": check_choices,
+    "project": check_project,
+    "default_configs": check_default_configs,
+    "supernet": check_supernet,
 }
 
 

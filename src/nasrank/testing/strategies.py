@@ -1,6 +1,7 @@
 """Conformance suite for search strategies (``nasrank.search.Strategy``).
 
-Every registered strategy is checked by the tests; third-party strategies can use it too::
+Every registered strategy is checked by the tests on every registered space; third-party
+strategies can use it too::
 
     from nasrank.testing import check_strategy
     check_strategy(lambda seed: MyStrategy("nb201", seed=seed))
@@ -47,12 +48,23 @@ class _ToyScorer:
 
 
 def toy_scorer() -> Any:
-    """A cheap deterministic proxy for strategies that need a ``scorer``."""
+    """A cheap deterministic proxy for strategies that need a ``scorer``.
+
+    Example:
+        >>> toy_scorer()([(3, 3, 0, 1, 3, 4)]).shape
+        (1,)
+    """
     return _ToyScorer()
 
 
 def strategy_factory(name: str, space: Any = "nb201", **params: Any) -> Callable[[int], Any]:
-    """``seed -> strategy`` for a registered name, with a toy scorer and small fidelities as needed."""
+    """``seed -> strategy`` for a registered name, with a toy scorer and small fidelities as needed.
+
+    Example:
+        >>> make = strategy_factory("g-hb", "darts")
+        >>> make(0).ask().fidelity, make(0).scorer.config()
+        (1, {'kind': 'toy'})
+    """
     from ..search import STRATEGIES
 
     cls = STRATEGIES.get(name)
@@ -136,11 +148,50 @@ def check_ask_tell(factory: Callable[[int], Any], n: int = 30) -> None:
     assert s.best() is not None
 
 
-def check_async(factory: Callable[[int], Any], n: int = 24) -> None:
-    """Several queries may be pending; ``None`` only while some are pending."""
+def _check_pending(strategy: Any, inflight: dict[int, Any]) -> None:
+    assert set(strategy.pending_) == set(inflight), (
+        f"pending queries {sorted(strategy.pending_)} differ from the asked-and-not-told ones {sorted(inflight)}"
+    )
+
+
+def check_async(factory: Callable[[int], Any], n: int = 24, in_flight: int = 4) -> None:
+    """Asynchronous workers: up to ``in_flight`` queries pending, told out of ask order.
+
+    Each round asks until ``in_flight`` queries are pending (or ``ask()`` returns ``None``, which
+    it may only do while some query is pending), then tells every other pending query, newest
+    first, so that the oldest stay pending across rounds. Checked throughout: ids are unique and
+    sequential, a pending query is never proposed again, ``pending_`` holds exactly the queries
+    asked and not yet told, ``history_`` grows by each told query in tell order, and
+    ``best()`` is a told architecture.
+    """
+    from ..search import Query
+
     s = factory(0)
-    res = _drive(s, n, batch=4)
-    assert len(res) >= n
+    inflight: dict[int, Any] = {}
+    told: list[Any] = []
+    n_asked = 0
+    while len(told) < n:
+        while len(inflight) < in_flight:
+            q = s.ask()
+            if q is None:
+                assert inflight, "ask() returned None although no query was pending"
+                break
+            assert isinstance(q, Query), f"ask() must return a Query, got {type(q).__name__}"
+            assert q.id not in inflight, f"query {q.id} was proposed twice while pending"
+            assert q.id == n_asked, f"query ids must be sequential: expected {n_asked}, got {q.id}"
+            assert s.space.validate(q.arch) == q.arch, f"query {q.id} proposes an invalid architecture"
+            n_asked += 1
+            inflight[q.id] = q
+        _check_pending(s, inflight)
+        order = sorted(inflight, reverse=True)
+        for qid in order[::2] if len(order) > 1 else order:
+            q = inflight.pop(qid)
+            s.tell(q, toy_objective(q.arch, q.fidelity))
+            told.append(q)
+            _check_pending(s, inflight)
+        assert [q for q, _ in s.history_] == told, "history_ must hold the told queries in tell order"
+    best = s.best()
+    assert best is not None and best[0] in {q.arch for q in told}, "best() must be a told architecture"
 
 
 def check_determinism(factory: Callable[[int], Any], n: int = 40) -> None:

@@ -1,4 +1,7 @@
-"""Training: the NAS-Bench-201 protocol trainer, learning curves and the ``TrainingSpeed`` hook.
+"""Training: the NAS-Bench-201 protocol trainer, training jobs and the ``TrainingSpeed`` hook.
+
+:class:`LearningCurve` is defined in :mod:`nasrank.records` (the bottom layer) and re-exported
+here; :class:`TrainJob` / :func:`run_train_job` describe and run one training run in a worker.
 
 Example:
     >>> import torch
@@ -15,8 +18,9 @@ Example:
 
 from __future__ import annotations
 
-from ._curve import LearningCurve
+from ..records import LearningCurve
 from ._hook import TrainingSpeed
+from ._job import PROTOCOL_VERSION, TrainJob, run_train_job
 from ._lightning import lightning_callback
 from ._trainer import TrainCallback, TrainConfig, evaluate, train
 
@@ -28,4 +32,7 @@ __all__ = [
     "TrainingSpeed",
     "TrainCallback",
     "lightning_callback",
+    "TrainJob",
+    "run_train_job",
+    "PROTOCOL_VERSION",
 ]

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..exceptions import ConfigError
-from ._curve import LearningCurve
+from ..records import LearningCurve
 
 __all__ = ["TrainingSpeed"]
 

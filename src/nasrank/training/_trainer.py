@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validate import check_int, check_opt_int
 from ..data import ImageDataset
 from ..exceptions import ConfigError
-from ._curve import LearningCurve
+from ..records import LearningCurve
 
 __all__ = ["TrainConfig", "train", "evaluate", "TrainCallback"]
 
@@ -78,13 +79,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"`{name}` must be an int >= 1, got {v!r}")
-        if self.schedule_epochs is not None and (
-            isinstance(self.schedule_epochs, bool) or not isinstance(self.schedule_epochs, int) or self.schedule_epochs < 1
-        ):
-            raise ConfigError(f"`schedule_epochs` must be None or an int >= 1, got {self.schedule_epochs!r}")
+            check_int(name, getattr(self, name), 1)
+        check_opt_int("schedule_epochs", self.schedule_epochs, 1)
         for name in ("lr", "momentum", "weight_decay", "eta_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -201,8 +197,7 @@ def train(
         raise ConfigError(f"`config` must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(model, nn.Module):
         raise ConfigError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"`seed` must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, 0)
     device = torch.device(device)
     train_set = _check_dataset(train_set, "train_set").to(device)
     val_set = None if val_set is None else _check_dataset(val_set, "val_set").to(device)

@@ -1,7 +1,10 @@
 """Zero-cost proxies: scores of an untrained network on one minibatch.
 
 Each proxy lives in its own module and registers itself in :data:`nasrank.estimators.PROXIES`;
-:func:`compute_proxies` computes any set of them with shared forward/backward passes.
+every registered proxy meets the :class:`ZeroCostProxy` protocol (name, sign, BatchNorm mode,
+batch size, ``proxy(model, batch) -> float`` with NaN where undefined), checked for each of them
+by :func:`nasrank.testing.proxies.check_proxy`. :func:`compute_proxies` computes any set of them
+with shared forward/backward passes.
 
 Example:
     >>> from nasrank.estimators.zero_cost import list_proxies
@@ -26,6 +29,28 @@ from . import (  # noqa: F401  (importing registers the proxies)
     synflow,
     zen,
 )
-from ._core import Proxy, ProxyContext, ProxyResult, compute_proxies, list_proxies, proxy_info
+from ._core import (
+    BN_MODES,
+    Proxy,
+    ProxyContext,
+    ProxyResult,
+    ZeroCostProxy,
+    compute_proxies,
+    list_proxies,
+    proxy_info,
+    relu_points,
+    weight_layers,
+)
 
-__all__ = ["Proxy", "ProxyContext", "ProxyResult", "compute_proxies", "list_proxies", "proxy_info"]
+__all__ = [
+    "ZeroCostProxy",
+    "BN_MODES",
+    "Proxy",
+    "ProxyContext",
+    "ProxyResult",
+    "compute_proxies",
+    "list_proxies",
+    "proxy_info",
+    "weight_layers",
+    "relu_points",
+]

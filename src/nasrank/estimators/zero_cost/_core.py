@@ -1,5 +1,6 @@
-"""Shared machinery of the zero-cost proxies: the :class:`Proxy` base class, the per-call
-:class:`ProxyContext` that shares forward/backward passes, and :func:`compute_proxies`.
+"""Shared machinery of the zero-cost proxies: the :class:`ZeroCostProxy` protocol, the
+:class:`Proxy` base class, the per-call :class:`ProxyContext` that shares forward/backward
+passes, and :func:`compute_proxies`.
 
 Every proxy works on private copies of the caller's model, so the caller's parameters, buffers,
 gradients, ``requires_grad`` flags and train/eval modes are never touched.
@@ -19,17 +20,19 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ...exceptions import ConfigError
-from .. import PROXIES
+from .._registries import PROXIES
 from ._bn import use_fast_double_backward_batchnorm
 
 __all__ = [
+    "ZeroCostProxy",
+    "BN_MODES",
     "Proxy",
     "ProxyContext",
     "ProxyResult",
@@ -37,6 +40,7 @@ __all__ = [
     "list_proxies",
     "proxy_info",
     "weight_layers",
+    "relu_points",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -44,23 +48,71 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: what a proxy may ask of the shared pass
 NEEDS = frozenset({"grad", "act_grad", "hvp", "input_grad", "relu", "relu_visited"})
 
+#: How BatchNorm behaves while a proxy is computed: ``"train"`` (batch statistics),
+#: ``"train (per sample)"`` (each sample normalised on its own), ``"eval"`` (running
+#: statistics), ``"off"`` (BatchNorm removed) or ``"n/a"`` (no forward pass).
+BN_MODES = ("train", "train (per sample)", "eval", "off", "n/a")
+
+
+@runtime_checkable
+class ZeroCostProxy(Protocol):
+    """The contract of a zero-cost proxy: metadata plus one call on (model, batch).
+
+    * ``name`` — its registry name;
+    * ``higher_is_better`` — whether a larger value predicts a better architecture (ranking
+      APIs negate the value otherwise);
+    * ``bn_mode`` — one of :data:`BN_MODES`: how BatchNorm behaves while it is computed,
+      whatever mode the caller's model is in;
+    * ``batch_size`` — the batch size of its reference publication (``None``: it reads no data);
+    * ``proxy(model, (inputs, targets), loss_fn=None, seed=0)`` — the value as a ``float``,
+      NaN where the proxy is undefined (never inf, never a sentinel), computed on private copies
+      (the caller's model is not modified) and a deterministic function of ``seed``.
+
+    :class:`Proxy` implements the call on top of :meth:`Proxy.compute`; the conformance suite
+    :func:`nasrank.testing.proxies.check_proxy` checks every point above.
+
+    Example:
+        >>> from nasrank.estimators import PROXIES
+        >>> isinstance(PROXIES.get("snip")(), ZeroCostProxy)
+        True
+    """
+
+    name: str
+    higher_is_better: bool
+    bn_mode: str
+    batch_size: int | None
+
+    def __call__(
+        self,
+        model: nn.Module,
+        batch: tuple[torch.Tensor, torch.Tensor],
+        loss_fn: LossFn | None = None,
+        seed: int = 0,
+    ) -> float: ...
+
 
 class Proxy(ABC):
-    """A zero-cost proxy: a number computed from an untrained network and one minibatch.
+    """Base class of the registered zero-cost proxies (implements :class:`ZeroCostProxy`).
 
-    Subclasses set the class attributes below and implement :meth:`compute`. Options are keyword
-    arguments of the constructor and are only stored there.
+    Subclasses set the class attributes below and implement :meth:`compute` on a
+    :class:`ProxyContext`, which lets :func:`compute_proxies` share one forward/backward pass
+    between proxies; calling an instance on ``(model, batch)`` computes it alone. Options are
+    keyword arguments of the constructor and are only stored there.
 
     Attributes:
-        name: Registry name (set by :func:`compute_proxies` users via ``PROXIES``).
+        name: Registry name (written by ``PROXIES.register``).
         higher_is_better: Whether a larger value predicts a better architecture.
-        bn_mode: How BatchNorm behaves while the proxy is computed (``"train"``, ``"off"``, ...).
+        bn_mode: How BatchNorm behaves while the proxy is computed (one of :data:`BN_MODES`).
         batch_size: The batch size of the proxy's reference publication (``None``: no data).
         needs: Quantities of the shared forward/backward pass the proxy reads.
 
     Example:
         >>> from nasrank.estimators import PROXIES
-        >>> PROXIES.get("snip").higher_is_better
+        >>> snip = PROXIES.get("snip")
+        >>> snip.name, snip.higher_is_better
+        ('snip', True)
+        >>> net = nn.Sequential(nn.Linear(2, 2))
+        >>> snip()(net, (torch.ones(3, 2), torch.zeros(3, dtype=torch.long))) >= 0
         True
     """
 
@@ -71,12 +123,38 @@ class Proxy(ABC):
     needs: ClassVar[frozenset[str]] = frozenset()
 
     def needs_for(self) -> frozenset[str]:
-        """The shared-pass quantities this configured instance needs (default: :attr:`needs`)."""
+        """The shared-pass quantities this configured instance needs (default: :attr:`needs`).
+
+        Example:
+            >>> from nasrank.estimators import PROXIES
+            >>> sorted(PROXIES.get("grasp")().needs_for())
+            ['grad', 'hvp']
+        """
         return self.needs
 
     @abstractmethod
     def compute(self, ctx: ProxyContext) -> float:
         """Return the proxy's value for ``ctx.model`` on ``ctx.batch`` (NaN when undefined)."""
+
+    def __call__(
+        self,
+        model: nn.Module,
+        batch: tuple[torch.Tensor, torch.Tensor] | Sequence[torch.Tensor],
+        loss_fn: LossFn | None = None,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+    ) -> float:
+        """The proxy's value of ``model`` on ``batch`` alone (the same as :func:`compute_proxies`).
+
+        Example:
+            >>> from nasrank.estimators import PROXIES
+            >>> net = nn.Sequential(nn.Linear(2, 2, bias=False))
+            >>> PROXIES.get("l2_norm")()(net, (torch.ones(1, 2), torch.zeros(1, dtype=torch.long))) > 0
+            True
+        """
+        x, y = _check_batch(batch, seed)
+        ctx = ProxyContext(model, (x, y), loss_fn=loss_fn, seed=seed, device=device, needs=_needs(self))
+        return _finite(self.compute(ctx))
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
@@ -89,13 +167,17 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def _relu_points(model: nn.Module) -> list[tuple[nn.Module, bool]]:
+def relu_points(model: nn.Module) -> list[tuple[nn.Module, bool]]:
     """Where NASWOT reads ReLU inputs: ``(module, pre_hook_on_conv)`` pairs.
 
     Every ``nn.ReLU`` module is hooked on its input, except the ReLU of a nasrank ``ReLUConvBN``
     (recognised by its ``forward_after_relu`` method): such a block may apply its ReLU once for
     several convolutions, so the input of its convolution (``ReLU(x)``, whose sign pattern equals
     that of ``x``) is read instead, once per convolution, as in the reference network.
+
+    Example:
+        >>> relu_points(nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
+        [(ReLU(), False)]
     """
     skip: set[int] = set()
     points: list[tuple[nn.Module, bool]] = []
@@ -209,7 +291,7 @@ class ProxyContext:
 
                 handles.append(m.register_forward_hook(_save))
         if need_relu:
-            for m, is_conv in _relu_points(net):
+            for m, is_conv in relu_points(net):
                 def _save_relu(mod: nn.Module, inp: tuple[torch.Tensor, ...], c: bool = is_conv) -> None:
                     relu_ins.append((inp[0], c))
 
@@ -282,8 +364,7 @@ def _resolve(names: str | Iterable[str] | None) -> list[str]:
         names = [n for n in names.replace(",", " ").split() if n]
     out: list[str] = []
     for n in names:
-        PROXIES.get(n)  # raises UnknownNameError with did-you-mean
-        key = n.strip().lower()
+        key = PROXIES.canonical(n)  # the registered spelling; UnknownNameError with did-you-mean
         if key not in out:
             out.append(key)
     if not out:
@@ -293,13 +374,45 @@ def _resolve(names: str | Iterable[str] | None) -> list[str]:
 
 def _make(name: str, options: dict[str, Any] | None) -> Proxy:
     cls = PROXIES.get(name)
-    kwargs = (options or {}).get(name, {})
+    by_name = {PROXIES.canonical(k) if k in PROXIES else k: v for k, v in (options or {}).items()}
+    kwargs = by_name.get(name, {})
     if not isinstance(kwargs, dict):
         raise ConfigError(f"options[{name!r}] must be a dict of keyword arguments, got {kwargs!r}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"invalid options for proxy {name!r}: {exc}") from None
+
+
+def _check_batch(batch: Any, seed: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(inputs, targets)`` of a proxy call, validated with ``seed`` (one-line errors)."""
+    if len(batch) != 2:
+        raise ConfigError("`batch` must be a pair (inputs, targets)")
+    x, y = batch
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise ConfigError("`batch` must hold two tensors (inputs, targets)")
+    if x.dim() < 2 or x.shape[0] < 1 or y.shape[0] != x.shape[0]:
+        raise ConfigError(
+            f"inputs and targets must have the same non-zero batch size, got {tuple(x.shape)} "
+            f"and {tuple(y.shape)}"
+        )
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"`seed` must be an int >= 0, got {seed!r}")
+    if not x.is_floating_point():
+        raise ConfigError(f"inputs must be a floating-point tensor, got {x.dtype}")
+    return x, y
+
+
+def _needs(proxy: Proxy) -> frozenset[str]:
+    """``proxy.needs_for()``, refused if it names a quantity the shared pass does not compute."""
+    needs = frozenset(proxy.needs_for())
+    unknown = needs - NEEDS
+    if unknown:
+        raise ConfigError(
+            f"proxy {proxy.name!r} asks the shared pass for {', '.join(sorted(unknown))}; "
+            f"it computes only {', '.join(sorted(NEEDS))}"
+        )
+    return needs
 
 
 def _finite(v: Any) -> float:
@@ -338,7 +451,8 @@ def compute_proxies(
         details: Return :class:`ProxyResult` objects (value, sign, seconds) instead of floats.
 
     Returns:
-        ``{name: value}`` in the order requested.
+        ``{name: value}`` in the order requested, keyed by the registered names (``"grad-norm"``
+        is looked up as ``grad_norm`` and returned under that key).
 
     Raises:
         UnknownNameError: for an unknown proxy name (the message lists the valid ones).
@@ -351,23 +465,10 @@ def compute_proxies(
         >>> sorted(scores)
         ['snip', 'synflow']
     """
-    if len(batch) != 2:
-        raise ConfigError("`batch` must be a pair (inputs, targets)")
-    x, y = batch
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise ConfigError("`batch` must hold two tensors (inputs, targets)")
-    if x.dim() < 2 or x.shape[0] < 1 or y.shape[0] != x.shape[0]:
-        raise ConfigError(
-            f"inputs and targets must have the same non-zero batch size, got {tuple(x.shape)} "
-            f"and {tuple(y.shape)}"
-        )
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"`seed` must be an int >= 0, got {seed!r}")
-    if not x.is_floating_point():
-        raise ConfigError(f"inputs must be a floating-point tensor, got {x.dtype}")
+    x, y = _check_batch(batch, seed)
     keys = _resolve(names)
     proxies = {k: _make(k, options) for k in keys}
-    needs = frozenset().union(*(p.needs_for() for p in proxies.values()))
+    needs = frozenset().union(*(_needs(p) for p in proxies.values()))
     ctx = ProxyContext(model, (x, y), loss_fn=loss_fn, seed=seed, device=device, needs=needs)
     results: dict[str, ProxyResult] = {}
     for k, p in proxies.items():
@@ -399,7 +500,7 @@ def proxy_info(name: str) -> dict[str, Any]:
     cls = PROXIES.get(name)
     doc = (cls.__doc__ or "").strip().splitlines()
     return {
-        "name": name.strip().lower(),
+        "name": PROXIES.canonical(name),
         "higher_is_better": cls.higher_is_better,
         "bn_mode": cls.bn_mode,
         "batch_size": cls.batch_size,

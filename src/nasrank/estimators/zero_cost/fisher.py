@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
 __all__ = ["Fisher"]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
 __all__ = ["Flops", "count_macs"]

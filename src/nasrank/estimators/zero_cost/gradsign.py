@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...exceptions import ConfigError
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext, weight_layers
 
 __all__ = ["GradSign", "gradsign_loop", "gradsign_vectorized", "sign_counts_loop", "sign_counts_vectorized"]

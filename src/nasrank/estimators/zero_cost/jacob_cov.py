@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from ...exceptions import ConfigError
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
 __all__ = ["JacobCov"]

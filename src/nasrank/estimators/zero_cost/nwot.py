@@ -1,15 +1,32 @@
-"""``nwot``: NASWOT, log|det| of the ReLU activation-pattern kernel."""
+"""``nwot``: NASWOT, log|det| of the ReLU activation-pattern kernel.
+
+One implementation, two entry points:
+
+* the registered proxy :class:`Nwot` (``compute_proxies(..., ["nwot"])``): ReLU inputs of the
+  shared forward/backward pass on a private copy of the model (train-mode BatchNorm);
+* :func:`naswot_score`: one forward pass under ``torch.no_grad`` on the model itself, BatchNorm in
+  eval mode by default (the way Zero-Cost-PT scores untrained networks and supernets), ReLU inputs
+  read by forward pre-hooks, and tensors reported by modules with a ``relu_tap`` attribute (a
+  fused supernet cell shares one ReLU between several convolutions and reports it once with its
+  multiplicity).
+
+Both group identical tensors (one ReLU input read by several convolutions) and weight each group by
+its multiplicity before building the kernel (:func:`naswot_kernel`).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import torch
+from torch import nn
 
-from .. import PROXIES
-from ._core import Proxy, ProxyContext
+from ...exceptions import ConfigError
+from .._registries import PROXIES
+from ._core import Proxy, ProxyContext, relu_points
 
-__all__ = ["Nwot", "naswot_kernel"]
+__all__ = ["Nwot", "naswot_kernel", "naswot_score", "naswot_logdet"]
 
 
 def naswot_kernel(codes: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
@@ -36,6 +53,125 @@ def naswot_kernel(codes: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
     return K
 
 
+class _Groups:
+    """ReLU inputs grouped by identity (storage, shape, strides), with their multiplicities."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple, list] = {}
+
+    def add(self, t: torch.Tensor, mult: int = 1) -> None:
+        key = (t.data_ptr(), tuple(t.shape), t.stride())
+        if key in self._groups:
+            self._groups[key][1] += mult
+        else:
+            self._groups[key] = [t, mult]
+
+    def codes(self) -> list[tuple[torch.Tensor, int]]:
+        return [(t, m) for t, m in self._groups.values()]
+
+    def clear(self) -> None:
+        self._groups.clear()
+
+
+def naswot_logdet(codes: Iterable[tuple[torch.Tensor, int]], extra_units: float = 0.0,
+                  require_finite: bool = False) -> float:
+    """``log|det K|`` of the kernel of ``(relu_input, multiplicity)`` pairs, grouping repeated
+    tensors; NaN when there are none or K is singular.
+
+    Args:
+        codes: ReLU inputs and how many times each is read.
+        extra_units: ReLU units with an all-zero input to add (each adds 1 to every entry of K).
+        require_finite: Also return NaN for a non-finite log-determinant.
+
+    Example:
+        >>> x = torch.tensor([[1.0, -1.0], [1.0, 1.0]])
+        >>> round(naswot_logdet([(x, 1)]), 6)  # log det [[2, 1], [1, 2]] = log 3
+        1.098612
+    """
+    groups = _Groups()
+    for t, m in codes:
+        groups.add(t, m)
+    return _logdet(groups, extra_units, require_finite)
+
+
+def _logdet(groups: _Groups, extra_units: float, require_finite: bool) -> float:
+    codes = groups.codes()
+    if not codes:
+        return float("nan")
+    K = naswot_kernel(codes)
+    groups.clear()
+    if extra_units:
+        K += float(extra_units)
+    sign, logdet = torch.linalg.slogdet(K)
+    if sign.item() == 0 or (require_finite and not torch.isfinite(logdet)):
+        return float("nan")
+    return float(logdet.item())
+
+
+def naswot_score(
+    model: nn.Module,
+    x: torch.Tensor,
+    forward: Callable[[torch.Tensor], Any] | None = None,
+    bn_mode: str = "eval",
+    extra_units: Callable[[], int] | None = None,
+) -> float:
+    """NASWOT ``log|det K|`` of ``model`` on the batch ``x`` in one no-grad forward pass.
+
+    The fast path of Zero-Cost-PT (reference §1.7/§3.2): BatchNorm in eval mode (running
+    statistics), no backward pass, and no copy of the model (its train/eval modes are restored;
+    with ``bn_mode="train"`` its BatchNorm running statistics are updated as by any train-mode
+    forward). ReLUs are read at the points of :func:`relu_points`; a
+    module with a ``relu_tap`` attribute gets a callback ``relu_tap(tensor, multiplicity)`` for
+    the ReLU inputs it computes without ReLU modules.
+
+    Args:
+        model: The network whose ReLUs are read.
+        x: Input batch.
+        forward: Callable running the forward pass (default ``model(x)``), e.g. a supernet under
+            given architecture weights.
+        bn_mode: ``"eval"`` (reference Zero-Cost-PT: running statistics) or ``"train"``.
+        extra_units: Called after the forward; that many extra ReLU units with an all-zero
+            input are added (each contributes 1 to every kernel entry).
+
+    Returns:
+        The log-abs-determinant (NaN when K is singular or no ReLU ran).
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 2))
+        >>> s = naswot_score(net, torch.randn(4, 3))
+        >>> isinstance(s, float) and s > 0  # a float, not NaN, for this net and batch
+        True
+    """
+    if bn_mode not in ("eval", "train"):
+        raise ConfigError(f"`bn_mode` must be 'eval' or 'train', got {bn_mode!r}")
+    groups = _Groups()
+
+    def hook(_mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
+        groups.add(inp[0])
+
+    handles = [m.register_forward_pre_hook(hook) for m, _ in relu_points(model)]
+    tapped = [m for m in model.modules() if hasattr(m, "relu_tap")]
+    for m in tapped:
+        m.relu_tap = groups.add
+    modes = [(m, m.training) for m in model.modules()]
+    model.train(bn_mode == "train")
+    try:
+        with torch.no_grad():
+            (forward or model)(x)
+    finally:
+        for h in handles:
+            h.remove()
+        for m in tapped:
+            m.relu_tap = None
+        for m, mode in modes:
+            m.training = mode
+    if not groups.codes():
+        return float("nan")
+    extra = float(extra_units()) if extra_units is not None else 0.0
+    return _logdet(groups, extra, require_finite=True)
+
+
 @PROXIES.register("nwot")
 class Nwot(Proxy):
     """log|det K| of the NASWOT kernel on ReLU inputs (Mellor et al., 2021).
@@ -52,14 +188,16 @@ class Nwot(Proxy):
             not executed at all).
 
     BatchNorm in train mode (the original scores freshly built networks in their default mode);
-    published batch size 128; higher is better.
+    published batch size 128; higher is better. :func:`naswot_score` is the no-grad, eval-mode
+    variant Zero-Cost-PT uses.
 
     Example:
         >>> import torch, nasrank
+        >>> _ = torch.manual_seed(0)
         >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
         >>> x, y = torch.randn(4, 3), torch.randint(0, 2, (4,))
         >>> s = nasrank.compute_proxies(net, (x, y), ["nwot"])["nwot"]
-        >>> s > 0 or s != s
+        >>> s == s and s > 0  # a number (NaN would fail both), positive here
         True
     """
 
@@ -76,19 +214,9 @@ class Nwot(Proxy):
 
     def compute(self, ctx: ProxyContext) -> float:
         sp = ctx.shared()
-        groups: dict[tuple, list] = {}
+        groups = _Groups()
         for t, visited in sp.relu_inputs:
             if self.visited_only and not visited:
                 continue
-            key = (t.data_ptr(), tuple(t.shape), t.stride())
-            if key in groups:
-                groups[key][1] += 1
-            else:
-                groups[key] = [t, 1]
-        if not groups:
-            return float("nan")
-        K = naswot_kernel([(t, m) for t, m in groups.values()])
-        sign, logdet = torch.linalg.slogdet(K)
-        if sign.item() == 0:
-            return float("nan")
-        return float(logdet.item())
+            groups.add(t)
+        return _logdet(groups, 0.0, require_finite=False)

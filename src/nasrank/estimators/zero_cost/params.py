@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...nn.profile import count_parameters
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
 __all__ = ["Params"]

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import torch
 
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
 __all__ = ["Plain"]

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext, weight_layers
 
 __all__ = ["Synflow", "remove_batchnorm"]

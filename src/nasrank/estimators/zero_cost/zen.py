@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ...exceptions import ConfigError
-from .. import PROXIES
+from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
 __all__ = ["Zen"]

@@ -1,4 +1,5 @@
-"""Supernets, projection invariants, edge-order semantics, scoring functions and Zero-Cost-PT."""
+"""Supernets, projection invariants, edge-order semantics, scoring functions and Zero-Cost-PT
+(``nasrank.oneshot``, formerly ``nasrank.differentiable``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import pytest
 import torch
 
 from nasrank.data import load_dataset
-from nasrank.differentiable import (
+from nasrank.exceptions import ConfigError, InvalidArchitectureError
+from nasrank.oneshot import (
     ORDERS,
-    DARTSSupernet,
-    NB201Supernet,
+    SoftmaxAlpha,
     ZeroCostPT,
     expected_perturbations,
     naswot_score,
@@ -21,8 +22,7 @@ from nasrank.differentiable import (
     score_operations,
     supernet_score,
 )
-from nasrank.exceptions import ConfigError, InvalidArchitectureError
-from nasrank.spaces import DARTSSpace, NB201Space
+from nasrank.spaces import DARTSSpace, DARTSSupernet, NB201Space, NB201Supernet
 
 
 def _batch(n: int = 8, side: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,19 +192,22 @@ def test_perturbation_counts_darts(order, mode):
 def test_fixed_order_decides_input_to_output_and_random_is_seeded():
     decided = []
 
-    class Spy(NB201Supernet):
-        def discretize(self, e, o):
+    class Spy(SoftmaxAlpha):
+        def decide(self, e, o):
             decided.append(e)
-            super().discretize(e, o)
+            super().decide(e, o)
 
-    net = Spy(C=2, N=1)
-    propose(net, _fake_score, lambda: None, order="fixed")
+    net = NB201Supernet(C=2, N=1)
+    spy = Spy(torch.zeros(6, 5))
+    propose(net, _fake_score, lambda: None, order="fixed", param=spy)
     assert decided == list(range(6))
+    assert not net.decided_  # the supernet's own projection state is untouched
     runs = []
     for _ in range(2):
         decided.clear()
-        net.reset_arch_parameters(0)
-        propose(net, _fake_score, lambda: None, order="random", rng=np.random.default_rng(5))
+        spy.reset(0)
+        propose(net, _fake_score, lambda: None, order="random", rng=np.random.default_rng(5),
+                param=spy)
         runs.append(list(decided))
     assert runs[0] == runs[1] and sorted(runs[0]) == list(range(6))
 

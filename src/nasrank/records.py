@@ -1,17 +1,37 @@
-"""The learning curve recorded by a training run."""
+"""Records at the base of the package: learning curves, evaluation records and fingerprints.
+
+Bottom layer (imports only :mod:`nasrank.exceptions` and numpy): the store, training, the
+estimators, the benchmarks and the searches all exchange these plain data objects.
+
+* :class:`LearningCurve` — the per-minibatch and per-epoch records of one training run;
+* :class:`EvalRecord` — the immutable outcome of evaluating one architecture with one evaluator
+  configuration (what the results store keeps and workers return);
+* :func:`fingerprint` — the stable hash of an evaluator configuration that keys a record;
+* :func:`json_safe` — the JSON-safe copy records are stored as (non-finite floats become ``None``).
+
+Example:
+    >>> from nasrank.records import EvalRecord, LearningCurve, fingerprint
+    >>> curve = LearningCurve(train_loss=[2.0, 1.5])
+    >>> rec = EvalRecord("nb201", "a", "k", fingerprint({"epochs": 2}), "ok", curve=curve.to_dict())
+    >>> rec.learning_curve().train_loss.tolist()
+    [2.0, 1.5]
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import ConfigError
+from .exceptions import ConfigError
 
-__all__ = ["LearningCurve"]
+__all__ = ["LearningCurve", "EvalRecord", "fingerprint", "json_safe"]
 
 _ARRAY_FIELDS = (
     "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time", "lr",
@@ -186,3 +206,104 @@ class LearningCurve:
             if kw.get(name) is not None:
                 kw[name] = [np.nan if x is None else x for x in kw[name]]
         return cls(**kw)
+
+
+_STATUSES = ("ok", "diverged", "error")
+
+
+def fingerprint(config: Mapping[str, Any]) -> str:
+    """Stable 16-hex-digit hash of a JSON-serialisable evaluator configuration.
+
+    Key order does not matter; any change of a value changes the fingerprint.
+
+    Example:
+        >>> fingerprint({"epochs": 5, "lr": 0.1}) == fingerprint({"lr": 0.1, "epochs": 5})
+        True
+        >>> fingerprint({"epochs": 5}) == fingerprint({"epochs": 6})
+        False
+    """
+    try:
+        text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"evaluator configuration is not JSON-serialisable: {exc}") from None
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def json_safe(v: Any) -> Any:
+    """JSON-safe copy of ``v``: non-finite floats become ``None``, tuples lists, numpy scalars
+    Python numbers and mapping keys strings.
+
+    Example:
+        >>> json_safe({"acc": float("nan"), 1: (np.float32(0.5), float("inf"))})
+        {'acc': None, '1': [0.5, None]}
+    """
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, Mapping):
+        return {str(k): json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [json_safe(x) for x in v]
+    if hasattr(v, "item") and callable(v.item):  # numpy scalar
+        return json_safe(v.item())
+    return v
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    """The outcome of evaluating one architecture with one evaluator configuration.
+
+    Attributes:
+        space: Search-space name.
+        arch: The evaluated architecture as the space's string.
+        arch_key: Canonical (isomorphism-invariant) key of the architecture.
+        fingerprint: Hash of the evaluator configuration (see :func:`fingerprint`).
+        status: ``"ok"``, ``"diverged"`` (NaN/inf loss, a recorded outcome) or ``"error"``.
+        metrics: Scalar results (``None`` for NaN).
+        curve: ``LearningCurve.to_dict()`` of a training run, if any.
+        cost: Seconds the evaluation cost (training time for training evaluators).
+        error: One-line error description when ``status == "error"``.
+        info: Free-form extra information (seed, worker, ...).
+        created: Unix time the record was made.
+
+    Example:
+        >>> r = EvalRecord("nb201", "a", "k", "fp", "ok", {"acc": float("nan")}, cost=1.0)
+        >>> r.metrics
+        {'acc': None}
+    """
+
+    space: str
+    arch: str
+    arch_key: str
+    fingerprint: str
+    status: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    curve: dict[str, Any] | None = None
+    cost: float = 0.0
+    error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        if self.status not in _STATUSES:
+            raise ConfigError(f"record status must be one of {', '.join(_STATUSES)}, got {self.status!r}")
+        object.__setattr__(self, "metrics", json_safe(dict(self.metrics)))
+        object.__setattr__(self, "info", json_safe(dict(self.info)))
+        if self.curve is not None:
+            object.__setattr__(self, "curve", json_safe(dict(self.curve)))
+        object.__setattr__(self, "cost", float(self.cost))
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(space, arch_key, fingerprint)`` — the record's identity in the store."""
+        return (self.space, self.arch_key, self.fingerprint)
+
+    def learning_curve(self) -> LearningCurve | None:
+        """The record's :class:`LearningCurve` (``None`` if it has none).
+
+        Example:
+            >>> EvalRecord("nb201", "a", "k", "fp", "error", error="boom").learning_curve() is None
+            True
+        """
+        if self.curve is None:
+            return None
+        return LearningCurve.from_dict(self.curve)

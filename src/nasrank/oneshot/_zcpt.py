@@ -35,6 +35,11 @@ paper's sorted order is followed here.
 Work that cannot change a score is not repeated: removing ``none`` (never executed) leaves the
 supernet unchanged, so ``S(A - (e, none)) = S(A)`` is computed once per step and reused for
 every edge; such reuses are counted as evaluations.
+
+The search runs on any space whose :meth:`~nasrank.spaces.SearchSpace.supernet` exists: it uses
+the :class:`~nasrank.oneshot.Supernet` protocol (weight-matrix forward, topology nodes,
+architecture of the decisions) and the :class:`~nasrank.nn.SoftmaxAlpha` parameterisation
+(``softmax(alpha)`` with the projection state ``A``).
 """
 
 from __future__ import annotations
@@ -50,10 +55,12 @@ import torch
 from .._validate import check_int as _check_int
 from ..data import ImageDataset
 from ..exceptions import ConfigError
+from ..nn.supernet import SoftmaxAlpha
 from ..spaces import SPACES
-from ..spaces.base import Arch
+from ..spaces.base import Arch, SearchSpace
+from ._protocols import Supernet
 from ._proxy import INACTIVE_RELUS, naswot_score, proxy_sign, supernet_score
-from ._supernet import NB201Supernet, Supernet, build_supernet
+from ._scoring import perturbation_values
 
 __all__ = ["ZeroCostPT", "ZeroCostPTResult", "ORDERS", "MODES", "expected_perturbations",
            "propose", "validation_score"]
@@ -89,33 +96,21 @@ def _best(values: np.ndarray) -> int:
 
 
 class _Evaluator:
-    """Scores (edge, op) modifications of the supernet's current state on one batch."""
+    """Orients and counts the (edge, op) scores of the current state ``A`` on one batch."""
 
-    def __init__(self, supernet: Supernet, score: Scorer, mode: str, sign: float) -> None:
-        self.supernet, self.score, self.mode, self.sign = supernet, score, mode, sign
+    def __init__(self, supernet: Supernet, param: SoftmaxAlpha, score: Scorer, mode: str,
+                 sign: float) -> None:
+        self.param, self.score, self.mode, self.sign = param, score, mode, sign
         self.count = 0
         self.none = supernet.ops.index("none") if "none" in supernet.ops else None
 
     def preferences(self, edges: Sequence[int], batch: Batch) -> np.ndarray:
         """``pref[i, o]``: higher = keep op ``o`` on ``edges[i]`` (perturb: -S(A - (e, o)))."""
-        net = self.supernet
-        base = net.arch_weights()
-        out = np.full((len(edges), len(net.ops)), np.nan)
-        unchanged: float | None = None
-        for i, e in enumerate(edges):
-            for o in range(len(net.ops)):
-                self.count += 1
-                if self.mode == "perturb":
-                    if o == self.none:  # removing `none` changes nothing: S(A - (e, none)) = S(A)
-                        if unchanged is None:
-                            unchanged = self.score(base, batch)
-                        s = unchanged
-                    else:
-                        s = self.score(net.perturbed(e, o, base), batch)
-                    out[i, o] = -self.sign * s
-                else:
-                    out[i, o] = self.sign * self.score(net.discretized(e, o, base), batch)
-        return out
+        perturb = self.mode == "perturb"
+        values = perturbation_values(self.param, edges, lambda w: self.score(w, batch), perturb,
+                                     self.none)
+        self.count += values.size
+        return -self.sign * values if perturb else self.sign * values
 
 
 def propose(
@@ -126,27 +121,33 @@ def propose(
     mode: str = "perturb",
     rng: np.random.Generator | None = None,
     sign: float = 1.0,
+    param: SoftmaxAlpha | None = None,
 ) -> tuple[Arch, int, int]:
-    """One proposal iteration on ``supernet`` (whose projection state it changes).
+    """One proposal iteration: decides every edge of the projection state ``param``.
 
     Args:
-        supernet: A supernet with fresh architecture parameters (no decided edges).
+        supernet: A :class:`~nasrank.oneshot.Supernet`.
         score: ``score(weights, batch) -> S`` (e.g. :func:`supernet_score` bound to a proxy).
         next_batch: Returns a fresh minibatch (called once per decision step).
         order: Edge order, one of :data:`ORDERS`.
         mode: ``"perturb"`` (Zero-Cost-PT) or ``"discretize"`` (Zero-Cost-DISC).
         rng: Generator of the random edge order.
         sign: +1 if a higher ``S`` is better, else -1.
+        param: The :class:`~nasrank.nn.SoftmaxAlpha` with fresh architecture parameters (no
+            decided edges) whose projection state the proposal changes; default the
+            supernet's own ``arch_param``.
 
     Returns:
         ``(architecture, perturbations evaluated, topology evaluations)``.
 
     Example:
-        >>> net = NB201Supernet(C=2, N=1)
-        >>> net.reset_arch_parameters(0)
+        >>> import nasrank
+        >>> net = nasrank.create_space("nb201").supernet(C=2, N=1)
+        >>> param = SoftmaxAlpha(torch.zeros(net.num_edges, len(net.ops)))
+        >>> param.reset(0)
         >>> batch = None  # the stand-in score below reads no data
         >>> fake = lambda w, b: float(w[:, 3].sum())  # prefers keeping nor_conv_3x3
-        >>> propose(net, fake, lambda: batch, order="fixed")
+        >>> propose(net, fake, lambda: batch, order="fixed", param=param)
         ((3, 3, 3, 3, 3, 3), 30, 0)
     """
     if order not in ORDERS:
@@ -154,19 +155,20 @@ def propose(
     if mode not in MODES:
         raise ConfigError(f"`mode` must be one of {MODES}, got {mode!r}")
     gen = rng if rng is not None else np.random.default_rng(0)
-    ev = _Evaluator(supernet, score, mode, sign)
+    p = param if param is not None else supernet.arch_param
+    ev = _Evaluator(supernet, p, score, mode, sign)
     groups = [list(g) for g in supernet.edge_groups]
     once_order: dict[int, list[int]] = {}
     once_first: dict[int, tuple[int, np.ndarray]] = {}
-    while any(supernet.undecided(g) for g in groups):
+    while any(p.undecided(g) for g in groups):
         for gi, group in enumerate(groups):
-            remaining = supernet.undecided(group)
+            remaining = p.undecided(group)
             if not remaining:
                 continue
             if order in ("fixed", "random"):
                 e = remaining[0] if order == "fixed" else remaining[int(gen.integers(len(remaining)))]
                 pref = ev.preferences([e], next_batch())[0]
-                supernet.discretize(e, _best(pref))
+                p.decide(e, _best(pref))
             elif order in ("global-op-iter", "global-edge-iter"):
                 pref = ev.preferences(remaining, next_batch())
                 if order == "global-op-iter":
@@ -175,7 +177,7 @@ def propose(
                 else:
                     i = _best(np.nanmean(np.where(np.isnan(pref), -np.inf, pref), axis=1))
                     o = _best(pref[i])
-                supernet.discretize(remaining[i], o)
+                p.decide(remaining[i], o)
             else:  # global-*-once
                 if gi not in once_order:
                     pref = ev.preferences(remaining, next_batch())
@@ -190,21 +192,21 @@ def propose(
                     pref_e = once_first.pop(gi)[1]
                 else:
                     pref_e = ev.preferences([e], next_batch())[0]
-                supernet.discretize(e, _best(pref_e))
+                p.decide(e, _best(pref_e))
     perturbations = ev.count
     topo = 0
-    for cands in supernet.topology_nodes():
+    for cands in supernet.topology_nodes(p.removed_edges_):
         cands = list(cands)
         while len(cands) > 2:
             batch = next_batch()
-            base = supernet.arch_weights()
-            s = np.array([score(supernet.without_edge(e, base), batch) for e in cands]) * sign
+            base = p.weights()
+            s = np.array([score(p.without_edge(e, base), batch) for e in cands]) * sign
             topo += len(cands)
             # delete the edge whose removal hurts least (highest remaining score)
             victim = cands[_best(s)]
-            supernet.remove_edge(victim)
+            p.remove_edge(victim)
             cands.remove(victim)
-    return supernet.genotype(), perturbations, topo
+    return supernet.arch_from_decisions(p.decided_, p.removed_edges_), perturbations, topo
 
 
 def validation_score(
@@ -216,7 +218,8 @@ def validation_score(
     other proxies through :func:`~nasrank.compute_proxies`.
 
     Example:
-        >>> net = NB201Supernet(C=2, N=1)
+        >>> import nasrank
+        >>> net = nasrank.create_space("nb201").build((3, 3, 0, 1, 3, 4), C=2, N=1)
         >>> b = (torch.randn(4, 3, 4, 4), torch.zeros(4, dtype=torch.long))
         >>> len(validation_score(net, [b, b]))
         2
@@ -276,7 +279,7 @@ class ZeroCostPT:
     """Zero-Cost-PT architecture search on an untrained supernet.
 
     Args:
-        space: ``"nb201"`` or ``"darts"``.
+        space: A registered space with a weight-sharing supernet (``nb201``, ``darts``).
         proxy: Any registered zero-cost proxy (default ``nwot``, the paper's best).
         order: Edge order, one of :data:`ORDERS` (default ``random``, the paper's default).
         proposals: N, number of proposal iterations.
@@ -285,11 +288,12 @@ class ZeroCostPT:
         batch_size: Minibatch size of both stages (paper: 64).
         mode: ``"perturb"`` (Zero-Cost-PT) or ``"discretize"`` (Zero-Cost-DISC).
         inactive_relus: ``"skip"`` (paper) or ``"count"`` (released NB201 code); see
-            :func:`~nasrank.differentiable.supernet_score`.
-        supernet_config: Keyword arguments of the supernet (NB201 default C=16, N=5; DARTS
-            default C=16, layers=8).
+            :func:`~nasrank.oneshot.supernet_score`.
+        supernet_config: Keyword arguments of ``space.supernet`` (defaults: the supernet's own,
+            NB201 C=16, N=5; DARTS C=16, layers=8).
         network_config: Keyword arguments of the stand-alone networks of the validation stage
-            (NB201: the benchmark network C=16, N=5; DARTS default: C=16, layers=8, as searched).
+            (``space.derived_network``), on top of ``space.default_config("supernet")``
+            (NB201: the benchmark network C=16, N=5; DARTS: C=16, layers=8, as searched).
         train_portion: Fraction of the training set (from its start) proposal batches come from.
 
     Example:
@@ -331,10 +335,16 @@ class ZeroCostPT:
         self.network_config = network_config
         self.train_portion = train_portion
 
+    def _space(self) -> SearchSpace:
+        space = SPACES.get(self.space)()
+        if not space.has_supernet:
+            with_one = [n for n in SPACES.list() if SPACES.get(n)().has_supernet]
+            raise ConfigError(f"Zero-Cost-PT needs a space with a weight-sharing supernet; "
+                              f"{self.space!r} has none (spaces with one: {', '.join(with_one)})")
+        return space
+
     def _check(self) -> None:
-        SPACES.get(self.space)
-        if self.space not in ("nb201", "darts"):
-            raise ConfigError(f"Zero-Cost-PT supports the spaces nb201 and darts, got {self.space!r}")
+        self._space()
         proxy_sign(self.proxy)  # unknown proxies raise UnknownNameError
         if self.order not in ORDERS:
             raise ConfigError(f"unknown edge order {self.order!r}; valid: {', '.join(ORDERS)}")
@@ -361,18 +371,22 @@ class ZeroCostPT:
         cfg = dict(self.supernet_config or {})
         cfg.setdefault("num_classes", data.num_classes)
         cfg.setdefault("in_channels", data.image_shape[0])
+        space = self._space()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            net = build_supernet(self.space, **cfg)
+            net = space.supernet(**cfg)
         return net.eval()
 
     def propose_one(self, supernet: Supernet, data: ImageDataset, seed: int, index: int
                     ) -> tuple[Arch, int, int]:
         """Proposal ``index`` of the search with ``seed`` (independent of the other proposals:
-        its architecture parameters, edge order and minibatches come from ``(seed, index)``)."""
+        its architecture parameters, edge order and minibatches come from ``(seed, index)``).
+        The proposal's projection state is a fresh :class:`~nasrank.nn.SoftmaxAlpha`; the
+        supernet is not modified."""
         self._check()
         gen = np.random.default_rng([seed, index])
-        supernet.reset_arch_parameters(gen)
+        param = SoftmaxAlpha(torch.zeros(supernet.num_edges, len(supernet.ops)))
+        param.reset(gen)
         pool = max(self.batch_size, int(len(data) * float(self.train_portion)))
         pool = min(pool, len(data))
         size = min(self.batch_size, pool)
@@ -385,7 +399,7 @@ class ZeroCostPT:
             return supernet_score(supernet, w, batch, self.proxy, self.inactive_relus, seed=seed)
 
         return propose(supernet, score, next_batch, self.order, self.mode, gen,
-                       proxy_sign(self.proxy))
+                       proxy_sign(self.proxy), param)
 
     def validation_batch(self, data: ImageDataset, v: int) -> Batch:
         """Validation minibatch ``v``: training images ``v*B .. (v+1)*B - 1`` (cycling)."""
@@ -393,26 +407,20 @@ class ZeroCostPT:
         return data.batch(idx)
 
     def build_network(self, arch: Arch, data: ImageDataset, seed: int) -> torch.nn.Module:
-        """A freshly initialised stand-alone network of ``arch`` (init seeded by seed and arch).
+        """A freshly initialised stand-alone network of ``arch`` (init seeded by seed and arch):
+        ``space.derived_network`` with ``space.default_config("supernet")`` updated by
+        ``network_config``.
 
-        NB201 uses the supernet code path with one-hot weights and affine BatchNorm: the same
-        function and parameter set as the benchmark network (``space.build``), without the
-        unused candidates' cost.
+        (NB201's is the supernet code path with one-hot weights and affine BatchNorm: the same
+        function and parameter set as the benchmark network ``space.build``.)
         """
-        space = SPACES.get(self.space)()
+        space = self._space()
         key = int.from_bytes(space.to_str(arch).encode()[-6:], "little")
+        cfg = {**space.default_config("supernet"), **(self.network_config or {})}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed((seed * 1_000_003 + key) % (2**63))
-            if self.space == "nb201":
-                cfg = {"C": 16, "N": 5, **(self.network_config or {})}
-                net = NB201Supernet(num_classes=data.num_classes, in_channels=data.image_shape[0],
-                                    affine=True, **cfg)
-                for e, o in enumerate(arch):
-                    net.discretize(e, o)
-            else:
-                cfg = {"C": 16, "layers": 8, **(self.network_config or {})}
-                net = space.build(arch, num_classes=data.num_classes,
-                                  in_channels=data.image_shape[0], **cfg)
+            net = space.derived_network(arch, num_classes=data.num_classes,
+                                        in_channels=data.image_shape[0], **cfg)
         return net.eval()
 
     def search(
@@ -434,7 +442,7 @@ class ZeroCostPT:
         """
         self._check()
         _check_int("seed", seed, 0)
-        space = SPACES.get(self.space)()
+        space = self._space()
         t0 = time.perf_counter()
         supernet = self.build_supernet(data, seed)
         archs, perts, topos = [], [], []

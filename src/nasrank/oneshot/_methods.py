@@ -1,0 +1,290 @@
+"""Supernet (one-shot) training methods: a registry and the method protocol.
+
+A method owns the supernet of a space, trains it one minibatch at a time (:meth:`step`), saves
+and restores its whole state (:meth:`state_dict` / :meth:`load_state_dict`: a restored method
+continues exactly as the original would have), and derives an architecture of the space
+(:meth:`derive`). Registered methods (:data:`SUPERNET_METHODS`) pass
+:func:`nasrank.testing.supernets.check_supernet_method`.
+
+* ``spos`` — Single-Path One-Shot (Guo et al., 2020): each step trains one architecture drawn
+  uniformly (:class:`~nasrank.oneshot.UniformPath`) with one SGD step; ``derive`` returns the best
+  of ``candidates`` sampled architectures by a given score or by the supernet's loss on a
+  validation batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._registry import Registry, check_params
+from .._validate import check_float, check_int
+from ..exceptions import ConfigError
+from ..spaces import SPACES
+from ..spaces.base import SearchSpace
+from ._params import UniformPath
+
+__all__ = ["SUPERNET_METHODS", "SupernetMethod", "SPOS", "create_supernet_method",
+           "list_supernet_methods"]
+
+Arch = tuple[int, ...]
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+#: Supernet training methods (classes), by name.
+SUPERNET_METHODS: Registry[type[SupernetMethod]] = Registry("supernet method")
+
+
+def _space(space: str | SearchSpace) -> SearchSpace:
+    sp = SPACES.get(space)() if isinstance(space, str) else space
+    if not isinstance(sp, SearchSpace):
+        raise ConfigError(f"`space` must be a space name or a SearchSpace, got {type(space).__name__}")
+    if not sp.has_supernet:
+        with_one = [n for n in SPACES.list() if SPACES.get(n)().has_supernet]
+        raise ConfigError(f"space {sp.name!r} has no weight-sharing supernet; spaces with one: "
+                          f"{', '.join(with_one)}")
+    return sp
+
+
+class SupernetMethod(ABC):
+    """Base class of supernet training methods.
+
+    The constructor builds the space's supernet with ``supernet_config`` (default
+    ``space.default_config("search")``) under ``torch.manual_seed(seed)``, and seeds the
+    method's own generator :attr:`rng` (architecture draws) with ``seed``. Subclasses implement
+    :meth:`step` and :meth:`derive`, and extend :meth:`_state` / :meth:`_load_state` with their
+    own state (e.g. an optimizer's).
+
+    Args:
+        space: A space name or instance with a supernet.
+        seed: Seed of the supernet's initial weights and of the architecture draws.
+        supernet_config: Keyword arguments of ``space.supernet``.
+        num_classes: Classifier outputs.
+        in_channels: Image channels.
+
+    Attributes:
+        supernet: The :class:`~nasrank.oneshot.Supernet` being trained.
+        steps: Training steps taken.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
+                 supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,
+                 in_channels: int = 3) -> None:
+        self.space = _space(space)
+        self.seed = check_int("seed", seed, 0)
+        self.num_classes = check_int("num_classes", num_classes, 1)
+        self.in_channels = check_int("in_channels", in_channels, 1)
+        self.supernet_config = dict(supernet_config if supernet_config is not None
+                                    else self.space.default_config("search"))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.supernet = self.space.supernet(num_classes=self.num_classes,
+                                                in_channels=self.in_channels,
+                                                **self.supernet_config)
+        self.rng = np.random.default_rng(self.seed)
+        self.steps = 0
+
+    @abstractmethod
+    def step(self, batch: Batch) -> dict[str, Any]:
+        """One training step on ``batch``; returns at least ``{"loss": float}``."""
+
+    @abstractmethod
+    def derive(self, batch: Batch | None = None, score: Callable[[Arch], float] | None = None
+               ) -> Arch:
+        """An architecture of the space chosen with the trained supernet."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a restored method needs to continue identically (a deep copy)."""
+        state = {"name": self.name, "steps": self.steps, "rng": self.rng.bit_generator.state,
+                 "supernet": self.supernet.state_dict(), **self._state()}
+        return copy.deepcopy(state)
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` of a method of the same name and configuration."""
+        if state.get("name") != self.name:
+            raise ConfigError(f"state of supernet method {state.get('name')!r} cannot be loaded "
+                              f"into {self.name!r}")
+        state = copy.deepcopy(dict(state))
+        self.supernet.load_state_dict(state["supernet"])
+        self.rng.bit_generator.state = state["rng"]
+        self.steps = int(state["steps"])
+        self._load_state(state)
+
+    def _state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027  (optional hook)
+        pass
+
+    def config(self) -> dict[str, Any]:
+        """The method's configuration (JSON-able)."""
+        return {"name": self.name, "space": self.space.name, "seed": self.seed,
+                "supernet_config": dict(self.supernet_config), "num_classes": self.num_classes,
+                "in_channels": self.in_channels}
+
+    def path_loss(self, arch: Sequence[int], batch: Batch) -> float:
+        """Cross-entropy of the supernet's path of ``arch`` on ``batch``, BatchNorm on the
+        batch's statistics (the supernet's running statistics mix every path), nothing changed.
+
+        Example:
+            >>> import torch
+            >>> m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> b = (torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3]))
+            >>> m.path_loss((3, 3, 0, 1, 3, 4), b) > 0
+            True
+        """
+        x, y = batch
+        net = self.supernet
+        buffers = {k: v.clone() for k, v in net.named_buffers()}
+        was_training = net.training
+        net.train()
+        try:
+            with torch.no_grad():
+                loss = F.cross_entropy(net(x, net.path_weights(arch)), y)
+        finally:
+            with torch.no_grad():
+                for k, v in net.named_buffers():
+                    v.copy_(buffers[k])
+            net.train(was_training)
+        return float(loss)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}, steps={self.steps})"
+
+
+def _best(values: Sequence[float]) -> int:
+    v = np.array([x if math.isfinite(x) else -np.inf for x in values])
+    return int(np.argmax(v))
+
+
+@SUPERNET_METHODS.register("spos")
+class SPOS(SupernetMethod):
+    """Single-Path One-Shot: uniform single-path sampling, one SGD step per batch.
+
+    Each :meth:`step` draws an architecture uniformly from the space (:class:`UniformPath`)
+    and takes one SGD step (momentum, weight decay) on the cross-entropy of that path; the
+    architecture parameters ``alpha`` are not trained. :meth:`derive` samples ``candidates``
+    architectures (from a generator seeded by ``(seed, steps)``, so it neither depends on nor
+    disturbs the training draws) and returns the best by ``score`` (higher is better) or, without
+    one, by the lowest :meth:`path_loss` on ``batch``.
+
+    Args:
+        space: A space name or instance with a supernet.
+        seed: Seed of the supernet's weights and of the path draws.
+        supernet_config: Keyword arguments of ``space.supernet`` (default: ``"search"`` config).
+        num_classes: Classifier outputs.
+        in_channels: Image channels.
+        lr: SGD learning rate.
+        momentum: SGD momentum.
+        weight_decay: SGD weight decay.
+        candidates: Architectures sampled by :meth:`derive`.
+
+    Example:
+        >>> import torch
+        >>> m = create_supernet_method("spos", "nb201", seed=0, supernet_config={"C": 2, "N": 1})
+        >>> b = (torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,)))
+        >>> out = m.step(b)
+        >>> sorted(out), m.steps
+        (['arch', 'loss'], 1)
+        >>> len(m.derive(batch=b))
+        6
+    """
+
+    name: ClassVar[str] = "spos"
+
+    def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
+                 supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,
+                 in_channels: int = 3, lr: float = 0.025, momentum: float = 0.9,
+                 weight_decay: float = 3e-4, candidates: int = 10) -> None:
+        super().__init__(space, seed, supernet_config, num_classes, in_channels)
+        self.lr = check_float("lr", lr, minimum=0.0, exclusive_min=True)
+        self.momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0)
+        self.weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
+        self.candidates = check_int("candidates", candidates, 1)
+        self.sampler = UniformPath(self.supernet)
+        arch_param = getattr(self.supernet, "arch_param", None)
+        skip = {id(p) for p in arch_param.parameters()} if arch_param is not None else set()
+        weights = [p for p in self.supernet.parameters() if id(p) not in skip]
+        self.optimizer = torch.optim.SGD(weights, lr=self.lr, momentum=self.momentum,
+                                         weight_decay=self.weight_decay)
+
+    def step(self, batch: Batch) -> dict[str, Any]:
+        """Train the path of one uniformly drawn architecture on ``batch`` (one SGD step)."""
+        x, y = batch
+        (arch,) = self.sampler.sample_archs(self.rng)
+        net = self.supernet
+        net.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(x, net.path_weights(arch)), y)
+        loss.backward()
+        self.optimizer.step()
+        self.steps += 1
+        return {"loss": float(loss.detach()), "arch": arch}
+
+    def derive(self, batch: Batch | None = None, score: Callable[[Arch], float] | None = None,
+               candidates: int | None = None) -> Arch:
+        """The best of ``candidates`` (default :attr:`candidates`) sampled architectures.
+
+        Args:
+            batch: Validation minibatch: candidates are ranked by :meth:`path_loss` (lower wins).
+            score: ``score(arch) -> float``, higher is better (used instead of ``batch``).
+            candidates: Number of architectures to sample.
+        """
+        if score is None and batch is None:
+            raise ConfigError("derive() needs `batch` (a validation minibatch) or `score` "
+                              "(a callable arch -> value, higher is better)")
+        n = self.candidates if candidates is None else check_int("candidates", candidates, 1)
+        gen = np.random.default_rng([self.seed, self.steps, 1])
+        archs = list(dict.fromkeys(self.space.sample(gen) for _ in range(n)))
+        if score is not None:
+            values = [float(score(a)) for a in archs]
+        else:
+            assert batch is not None
+            values = [-self.path_loss(a, batch) for a in archs]
+        return archs[_best(values)]
+
+    def _state(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict()}
+
+    def _load_state(self, state: Mapping[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "lr": self.lr, "momentum": self.momentum,
+                "weight_decay": self.weight_decay, "candidates": self.candidates}
+
+
+def create_supernet_method(name: str, space: str | SearchSpace = "nb201", seed: int = 0,
+                           **params: Any) -> SupernetMethod:
+    """Instantiate the supernet method registered as ``name``.
+
+    Example:
+        >>> create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1}).name
+        'spos'
+        >>> create_supernet_method("spos", "nb201", lr_=0.1)
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: supernet method 'spos' has no parameter 'lr_'; its parameters: supernet_config, num_classes, in_channels, lr, momentum, weight_decay, candidates
+    """
+    cls = SUPERNET_METHODS.get(name)
+    check_params("supernet method", name, cls, params, skip=("space", "seed"))
+    return cls(space, seed=seed, **params)
+
+
+def list_supernet_methods(pattern: str | None = None) -> list[str]:
+    """Names of the registered supernet methods.
+
+    Example:
+        >>> list_supernet_methods()
+        ['spos']
+    """
+    return SUPERNET_METHODS.list(pattern)
+

@@ -1,0 +1,362 @@
+"""A whole search from one configuration: evaluator, scorer, strategies, executor, budget.
+
+:class:`SearchConfig` holds exactly what ``nasrank search`` takes (one field per option), and
+:func:`assemble` turns it into a :class:`SearchSetup` — validating everything first, so that a
+bad configuration fails before any evaluation: a live search's data, split and network are
+checked by :meth:`LiveEvaluator.check() <nasrank.search.LiveEvaluator.check>`, unknown strategy
+parameters are refused, and the executor is started last. :meth:`SearchSetup.run` then runs one
+search per seed (:func:`~nasrank.search.run_search`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._validate import check_float, check_int, output_file
+from ..exceptions import ConfigError
+from ._base import STRATEGIES, Strategy, create_strategy
+from ._driver import Budget, SearchResult, parse_budget, run_search
+from ._evaluators import Evaluator, LiveEvaluator, TabularEvaluator
+from ._scorers import ProxyScorer, Scorer, TableScorer
+
+__all__ = ["SearchConfig", "SearchSetup", "assemble", "build_evaluator", "build_scorer", "parse_seeds",
+           "parse_assignments"]
+
+
+def parse_seeds(seeds: str | int | Sequence[int]) -> list[int]:
+    """Seeds from ``"0"``, ``"0,1,2"``, ``"0:20"`` (a range) or a sequence of ints.
+
+    Example:
+        >>> parse_seeds("0:3"), parse_seeds("4,2"), parse_seeds((7,))
+        ([0, 1, 2], [4, 2], [7])
+    """
+    if isinstance(seeds, str):
+        try:
+            if ":" in seeds:
+                a, b = seeds.split(":")
+                return list(range(int(a), int(b)))
+            return [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ConfigError(f"--seeds must be ints such as 0 or 0,1,2 or 0:20; got {seeds!r}") from None
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        return [seeds]
+    return [check_int("seeds", s, minimum=0) for s in seeds]
+
+
+def parse_assignments(items: Sequence[str] | None, option: str = "--config", example: str = "C=16",
+                      **shortcuts: Any) -> dict[str, Any]:
+    """``key=value`` strings as a dict (a value is read as JSON when it parses, else kept as text),
+    with ``shortcuts`` (options given by their own flags, e.g. ``C=4`` for ``--C 4``; ``None`` =
+    not given) merged in; a shortcut that contradicts an item is an error.
+
+    Example:
+        >>> parse_assignments(["layers=5", "auxiliary=false", "name=x"], C=4, N=None)
+        {'layers': 5, 'auxiliary': False, 'name': 'x', 'C': 4}
+        >>> parse_assignments(["C=8"], C=4)
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: --C 4 and --config C=8 disagree; give one of them
+    """
+    import json
+
+    out: dict[str, Any] = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ConfigError(f"{option} must be key=value (e.g. {example}), got {it!r}")
+        k, v = it.split("=", 1)
+        try:
+            out[k.strip()] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k.strip()] = v
+    for key, value in shortcuts.items():
+        if value is not None:
+            if key in out and out[key] != value:
+                raise ConfigError(f"--{key} {value} and {option} {key}={out[key]} disagree; give one of them")
+            out[key] = value
+    return out
+
+
+@dataclass
+class SearchConfig:
+    """A search, field for field the options of ``nasrank search`` (``--pool-size`` is
+    ``pool_size``, ``--param k=v`` entries are ``params``, ``--config k=v`` / ``--C`` / ``--N``
+    are ``config``).
+
+    Attributes:
+        space: Search space of a live search.
+        dataset: Live: training dataset. With ``benchmark``: the benchmark's dataset.
+        strategy: Registered strategy name.
+        estimator: Estimator spec ``name[:key=value]``; ``None`` (or ``"none"``) searches a
+            benchmark's table.
+        epochs: Training epochs per query = the estimator's budget T.
+        budget: Seconds of evaluation cost (``"5m"``) or queries (``"100q"``).
+        seeds: Strategy seeds (one run each): ints, or ``"0,1,2"`` / ``"0:20"``.
+        benchmark: Search a tabular benchmark (name or directory) instead of training.
+        metric: With ``benchmark`` and no estimator: the table metric searched.
+        data_dir: Data directory (default ``$NASRANK_DATA``).
+        proxy: Proxy of the proxy-assisted (``g-*``) strategies: a proxy name, or
+            ``"naswot-table"`` (NAS-Bench-201's published scores); default: the table when the
+            benchmark has one, else ``gradsign``.
+        pool_size: Candidates the proxy screens per query.
+        params: Further strategy parameters.
+        config: Build options of the space's networks, over the space's
+            ``default_config("search")`` (live training and proxy networks).
+        batch_size: Live: minibatch size.
+        lr: Live: initial learning rate (cosine to 0 over ``epochs``).
+        image_size: Live: downsample images to this side.
+        train_size: Live: training examples (default: all not used for validation).
+        val_size: Live: validation examples (from the training part).
+        test_size: Live: test examples (default: the whole test part).
+        train_seed: Live: seed of the initial weights and data order.
+        store: Results store; re-running the same search resumes it.
+        executor: ``serial``, ``processes`` or ``ray``.
+        workers: Parallel evaluations (asynchronous search when > 1).
+        threads: Torch threads per evaluation.
+        ray_address: Ray cluster address (default: start a local one).
+
+    Example:
+        >>> cfg = SearchConfig(benchmark="nb201-mini", strategy="random", budget="5q")
+        >>> cfg.space, cfg.estimator, cfg.seeds
+        ('nb201', 'tse-ema', (0,))
+    """
+
+    space: str = "nb201"
+    dataset: str = "digits"
+    strategy: str = "evolution"
+    estimator: str | None = "tse-ema"
+    epochs: int = 5
+    budget: str | float | Budget = "5m"
+    seeds: str | Sequence[int] = (0,)
+    benchmark: str | None = None
+    metric: str = "val_acc"
+    data_dir: str | None = None
+    proxy: str | None = None
+    pool_size: int = 10
+    params: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    batch_size: int = 128
+    lr: float = 0.1
+    image_size: int | None = None
+    train_size: int | None = None
+    val_size: int = 300
+    test_size: int | None = None
+    train_seed: int = 0
+    store: str | os.PathLike | None = None
+    executor: str = "serial"
+    workers: int = 1
+    threads: int = 1
+    ray_address: str | None = None
+
+    @property
+    def estimator_spec(self) -> str | None:
+        """:attr:`estimator`, with ``"none"`` / ``"table"`` / ``""`` read as ``None``."""
+        est = self.estimator
+        return None if est is None or est.strip().lower() in ("none", "table", "") else est
+
+    def build_config(self, space: Any) -> dict[str, Any]:
+        """``space.default_config("search")`` updated with :attr:`config`.
+
+        Example:
+            >>> import nasrank
+            >>> SearchConfig(config={"C": 4}).build_config(nasrank.create_space("darts"))
+            {'C': 4, 'layers': 5}
+        """
+        if not isinstance(self.config, Mapping):
+            raise ConfigError(f"`config` must be a dict of build options, got {type(self.config).__name__}")
+        return {**space.default_config("search"), **self.config}
+
+
+def build_evaluator(config: SearchConfig) -> Evaluator:
+    """The evaluator of a search: a :class:`TabularEvaluator` on ``config.benchmark``, else a
+    :class:`LiveEvaluator` that trains ``config.space``'s networks (checked with
+    :meth:`LiveEvaluator.check`: missing data, a split that does not fit, an unbuildable network
+    fail here).
+
+    Example:
+        >>> ev = build_evaluator(SearchConfig(benchmark="nb201-mini", estimator="none"))
+        >>> ev.label(), ev.cost_unit
+        ('val_acc', 's')
+    """
+    est = config.estimator_spec
+    if config.benchmark is not None:
+        from ..benchmarks import load_benchmark
+
+        bench = load_benchmark(config.benchmark, root=config.data_dir)
+        ds = config.dataset if config.dataset in bench.datasets else None
+        if est is None:
+            report = {"test_acc": ("test_acc", "cifar10" if "cifar10" in bench.datasets else ds)}
+            return TabularEvaluator(bench, None, metric=config.metric, dataset=ds, report=report)
+        return TabularEvaluator(bench, est, epochs=config.epochs, dataset=ds)
+    if est is None:
+        raise ConfigError("a live search needs an --estimator (e.g. tse-ema or vacc-es)")
+    from ..data import DataSpec
+    from ..spaces import SPACES
+    from ..training import TrainConfig
+
+    data = DataSpec(config.dataset, root=config.data_dir, image_size=config.image_size, train_size=config.train_size,
+                    val_size=config.val_size, test_size=config.test_size, seed=0)
+    space = SPACES.get(config.space)()
+    ev = LiveEvaluator(data, est, epochs=config.epochs, space=config.space, space_config=config.build_config(space),
+                       train=TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr),
+                       seed=config.train_seed)
+    ev.check()
+    return ev
+
+
+def build_scorer(config: SearchConfig, evaluator: Evaluator) -> Scorer:
+    """The scorer of a proxy-assisted search: ``config.proxy`` on the evaluator's data (digits
+    for a benchmark) and networks, or a benchmark's published score table.
+
+    Example:
+        >>> ev = build_evaluator(SearchConfig(benchmark="nb201-mini"))
+        >>> build_scorer(SearchConfig(proxy="nwot"), ev).config()["space_config"]
+        {'C': 8, 'N': 1}
+    """
+    bench = getattr(evaluator, "benchmark", None)
+    proxy = config.proxy
+    if proxy is None:
+        proxy = "naswot-table" if bench is not None and hasattr(bench, "scores") else "gradsign"
+    if proxy == "naswot-table":
+        from ..benchmarks import NB201Benchmark
+
+        nb = bench if isinstance(bench, NB201Benchmark) else NB201Benchmark(config.data_dir)
+        return TableScorer(nb.archs(), nb.scores("naswot"), name="nb201-naswot")
+    data = getattr(evaluator, "data", None)
+    if data is None:
+        from ..data import DataSpec
+
+        data = DataSpec("digits", test_size=0)
+    space = evaluator.space
+    build = getattr(evaluator, "space_config", None)
+    if build is None:
+        build = config.build_config(space)
+    return ProxyScorer(getattr(evaluator, "space_name", None) or space.name, proxy, data, 128, build)
+
+
+@dataclass
+class SearchSetup:
+    """An assembled search: what :func:`assemble` returns and :meth:`run` runs.
+
+    Use it as a context manager (or call :meth:`close`) to shut the executor down.
+
+    Attributes:
+        config: The configuration it was assembled from.
+        evaluator: Scores the queries.
+        strategies: One fresh strategy per seed.
+        budget: Each run's budget.
+        executor: Where evaluations run (``None``: in this process).
+        started: ``time.monotonic()`` when assembly began (a live search with a time budget
+            stops on the wall clock counted from here).
+        results: The finished runs, in seed order (also after an interruption).
+
+    Example:
+        >>> setup = assemble(SearchConfig(benchmark="nb201-mini", strategy="random", budget="4q", seeds="0,1"))
+        >>> with setup:
+        ...     [len(r.steps) for r in setup.run()]
+        [4, 4]
+    """
+
+    config: SearchConfig
+    evaluator: Evaluator
+    strategies: list[Strategy]
+    budget: Budget
+    executor: Any = None
+    started: float = field(default_factory=time.monotonic)
+    results: list[SearchResult] = field(default_factory=list)
+
+    @property
+    def benchmark(self) -> Any:
+        """The tabular benchmark searched (``None`` for a live search)."""
+        return getattr(self.evaluator, "benchmark", None)
+
+    @property
+    def deadline(self) -> float | None:
+        """Wall-clock end (``time.monotonic()``) of a single live run with a time budget.
+
+        ``--budget 5m`` then ends within five minutes including start-up, minus a few seconds
+        for the summary and exit; ``None`` otherwise (runs stay reproducible step for step).
+        """
+        if self.benchmark is None and self.budget.unit == "s" and len(self.strategies) == 1:
+            return self.started + self.budget.amount - min(5.0, 0.02 * self.budget.amount)
+        return None
+
+    def run(self, *, progress: bool = False) -> list[SearchResult]:
+        """Run every strategy that has not run yet, in seed order; returns :attr:`results`."""
+        store = None if self.config.store is None else os.fspath(self.config.store)
+        for strategy in self.strategies[len(self.results):]:
+            self.results.append(run_search(
+                strategy, self.evaluator, self.budget, executor=self.executor, store=store, progress=progress,
+                label=f"{self.config.strategy} seed {strategy.seed}", deadline=self.deadline,
+            ))
+        return self.results
+
+    def close(self) -> None:
+        """Shut the executor down (idempotent)."""
+        ex, self.executor = self.executor, None
+        if ex is not None:
+            ex.shutdown()
+
+    def __enter__(self) -> SearchSetup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _executor(config: SearchConfig, live: bool) -> Any:
+    from ..execution import create_executor
+
+    workers = check_int("workers", config.workers, minimum=1)
+    threads = check_int("threads", config.threads, minimum=1)
+    if config.executor != "serial" or workers != 1:
+        if config.executor == "serial":
+            raise ConfigError("--executor serial runs one evaluation at a time: use --workers 1 or --executor processes")
+        kw = {"address": config.ray_address} if config.executor == "ray" else {}
+        return create_executor(config.executor, workers=workers, threads=threads, **kw)
+    return create_executor("serial", threads=threads) if live else None
+
+
+def assemble(config: SearchConfig) -> SearchSetup:
+    """Validate ``config`` and build everything its search needs; nothing is evaluated yet.
+
+    Checks run cheapest first: budget, learning rate, store path, seeds and strategy name; then
+    the evaluator (a live one is preflight-checked), the strategy parameters (each seed's
+    strategy is constructed, so unknown or invalid parameters fail here) and last the executor.
+
+    Raises:
+        NasrankError: A one-line, actionable error for any bad setting.
+
+    Example:
+        >>> setup = assemble(SearchConfig(benchmark="nb201-mini", strategy="hyperband", budget="3q"))
+        >>> setup.strategies[0].max_fidelity == setup.evaluator.max_fidelity, setup.executor
+        (True, None)
+    """
+    if not isinstance(config, SearchConfig):
+        raise ConfigError(f"assemble() needs a SearchConfig, got {type(config).__name__}")
+    started = time.monotonic()
+    budget = parse_budget(config.budget)
+    check_float("--lr", config.lr, minimum=0.0, exclusive_min=True)
+    if config.store is not None:
+        output_file(config.store, "results store")  # the store itself checks that an existing file is ours
+    seeds = parse_seeds(config.seeds)
+    if not seeds:
+        raise ConfigError("--seeds selects no seed")
+    entry = STRATEGIES.get(config.strategy)
+    evaluator = build_evaluator(config)
+    params = dict(config.params)
+    if entry.multi_fidelity:
+        if evaluator.max_fidelity is None:
+            raise ConfigError(
+                f"strategy {config.strategy!r} needs epochs: use a live search or a curve benchmark with an estimator"
+            )
+        params.setdefault("max_fidelity", int(evaluator.max_fidelity))
+    if entry.needs_scorer:
+        params["scorer"] = build_scorer(config, evaluator)
+        params.setdefault("pool_size", config.pool_size)
+    strategies = [create_strategy(config.strategy, evaluator.space, seed=s, **params) for s in seeds]
+    executor = _executor(config, live=config.benchmark is None)
+    return SearchSetup(config, evaluator, strategies, budget, executor, started)
