@@ -6,9 +6,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_generator", "SeedLike"]
-
-SeedLike = "int | np.random.Generator | None"
+__all__ = ["as_generator"]
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
