@@ -32,6 +32,7 @@ from nasrank.search import (
     list_strategies,
     run_id_for,
 )
+from nasrank.testing.strategies import toy_objective
 
 _TRAJECTORIES = {
     "bohb/nb201/0/1": "e393036bfc22d51c",
@@ -182,16 +183,6 @@ _N = {"tpe": 20, "bohb": 30}
 _MODEL = {"tpe", "bohb"}
 
 
-def _objective(arch: tuple[int, ...], fidelity: int | None = None) -> float:
-    h = 0
-    for a in arch:
-        h = (h * 31 + int(a) + 7) % 1_000_003
-    if h % 17 == 0:
-        return math.nan
-    base = sum((i + 1) * a for i, a in enumerate(arch)) / 100.0 + (h % 101) / 1000.0
-    return base + (0.0 if fidelity is None else math.log1p(fidelity) / 10.0)
-
-
 def _trajectory(strategy, n: int, batch: int = 1) -> str:
     out: list[list] = []
     while len(out) < n:
@@ -202,7 +193,7 @@ def _trajectory(strategy, n: int, batch: int = 1) -> str:
                 break
             qs.append(q)
         for q in qs:
-            strategy.tell(q, _objective(q.arch, q.fidelity))
+            strategy.tell(q, toy_objective(q.arch, q.fidelity))
             out.append([q.id, list(q.arch), q.fidelity])
     return hashlib.sha1(json.dumps(out[:n]).encode()).hexdigest()[:16]
 
@@ -210,7 +201,7 @@ def _trajectory(strategy, n: int, batch: int = 1) -> str:
 @pytest.fixture(scope="module")
 def table() -> TableScorer:
     archs = list(nasrank.create_space("nb201").all_archs())
-    return TableScorer(archs, [_objective(a) if sum(a) % 7 else math.nan for a in archs], name="toy")
+    return TableScorer(archs, [toy_objective(a) if sum(a) % 7 else math.nan for a in archs], name="toy")
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from _store_util import count_records
+from _store_util import count_records, count_rows
 
 from nasrank.benchmarks import BuildConfig, build_benchmark, load_benchmark
 from nasrank.cli import main
@@ -64,17 +63,8 @@ def probe(db: Path, key: str) -> str:
 
 
 def count_steps(db: Path) -> int:
-    """Committed trajectory steps, read-only (0 while the file or table is missing or locked)."""
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT COUNT(*) FROM search_steps").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:
-        return 0
+    """Committed trajectory steps (see :func:`_store_util.count_rows`)."""
+    return count_rows(db, "search_steps")
 
 
 def wait_for(cond, proc: subprocess.Popen, timeout: float = 120) -> None:

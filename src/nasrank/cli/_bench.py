@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ..exceptions import ConfigError
+from ._common import C_option, N_option, config_option
 
 app = typer.Typer(help="Build and inspect tabular learning-curve benchmarks.", no_args_is_help=True)
 
@@ -23,13 +24,9 @@ def _seeds(text: str) -> tuple[int, ...]:
 def build_cmd(
     out: Path = typer.Option(..., "--out", help="Benchmark directory to write (benchmark.json + curves.npz)."),  # noqa: B008
     space: str = typer.Option("nb201", help="Search space."),
-    config: list[str] = typer.Option(  # noqa: B008
-        None, "--config",
-        help="Build option of the space's networks, key=value (repeatable, e.g. --config layers=5); "
-             "options not given come from the space's search configuration.",
-    ),
-    C: int = typer.Option(None, "--C", min=1, help="Shortcut for --config C=VALUE (channels of the first stage)."),
-    N: int = typer.Option(None, "--N", min=1, help="Shortcut for --config N=VALUE (NB201: cells per stage)."),
+    config: list[str] = config_option(),  # noqa: B008
+    C: int = C_option(),  # noqa: B008
+    N: int = N_option(),  # noqa: B008
     dataset: str = typer.Option("cifar10", help="Dataset: digits, cifar10, cifar100, imagenet16-120, mnist."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
     image_size: int = typer.Option(None, "--image-size", min=1, help="Downsample images to this side (e.g. 16)."),

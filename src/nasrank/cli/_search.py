@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..exceptions import NasrankError
+from ._common import C_option, N_option, config_option
 
 
 def search_cmd(
@@ -26,13 +27,9 @@ def search_cmd(
     proxy: str = typer.Option(None, "--proxy", help="Proxy of the g-* strategies: a proxy name, or 'naswot-table' (NB201 published scores)."),
     pool_size: int = typer.Option(10, "--pool-size", min=1, help="Candidates the proxy screens per query (g-* strategies)."),
     param: list[str] = typer.Option(None, "--param", help="Strategy parameter key=value (repeatable)."),  # noqa: B008
-    config: list[str] = typer.Option(  # noqa: B008
-        None, "--config",
-        help="Build option of the space's networks, key=value (repeatable, e.g. --config layers=5); "
-             "options not given come from the space's search configuration.",
-    ),
-    C: int = typer.Option(None, "--C", min=1, help="Shortcut for --config C=VALUE (channels of the first stage)."),
-    N: int = typer.Option(None, "--N", min=1, help="Shortcut for --config N=VALUE (NB201: cells per stage)."),
+    config: list[str] = config_option(),  # noqa: B008
+    C: int = C_option(),  # noqa: B008
+    N: int = N_option(),  # noqa: B008
     batch_size: int = typer.Option(128, "--batch-size", min=1, help="Live: minibatch size."),
     lr: float = typer.Option(0.1, "--lr", help="Live: initial learning rate (cosine to 0 over --epochs)."),
     image_size: int = typer.Option(None, "--image-size", min=1, help="Live: downsample images to this side."),
