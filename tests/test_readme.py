@@ -98,3 +98,17 @@ def test_ci_blocks_are_marked():
     text = README.read_text()
     for name in ("install", "quickstart", "show", "test"):
         assert re.search(rf"<!--\s*ci:{name}\b", text), name
+
+
+def test_oneshot_example_runs_on_digits(capsys, tmp_path, monkeypatch):
+    """The one-shot Python example trains, checkpoints, restores, fine-tunes and ranks as written."""
+    monkeypatch.chdir(tmp_path)
+    torch.set_num_threads(1)
+    ns: dict = {}
+    exec(compile(_python_block_after("### One-shot NAS ranked by training speed"), "README", "exec"), ns)
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == "True True"
+    tses = [float(v) for v in second.strip("[]").split(",")]
+    assert len(tses) == 2 and all(v < 0 for v in tses)
+    assert (tmp_path / "mp.safetensors").is_file()
+    assert ns["method"].name == "multipath" and ns["method"].steps > 0

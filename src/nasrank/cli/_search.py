@@ -22,6 +22,8 @@ def search_cmd(
     budget: str = typer.Option("5m", "--budget", help="Seconds of evaluation cost (300s, 5m, 2h) or queries (100q)."),
     seeds: str = typer.Option("0", "--seeds", help="Strategy seeds: 0 or 0,1,2 or 0:20 (one run each)."),
     benchmark: str = typer.Option(None, "--benchmark", help="Search a tabular benchmark (name or directory) instead of training."),
+    supernet: Path = typer.Option(None, "--supernet", help="Search the subnets of a trained supernet checkpoint (`nasrank oneshot train`): each query fine-tunes its path for --B minibatches and reads a subnet estimator (tse, val_acc, sovl, ...)."),  # noqa: B008
+    B: int = typer.Option(100, "--B", min=0, help="With --supernet: fine-tuning minibatches per subnet (0 = inherited weights, val_acc only)."),
     metric: str = typer.Option("val_acc", "--metric", help="With --benchmark and --estimator none: the table metric searched."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
     proxy: str = typer.Option(None, "--proxy", help="Proxy of the g-* strategies: a proxy name, or 'naswot-table' (NB201 published scores)."),
@@ -55,7 +57,7 @@ def search_cmd(
 
     cfg = SearchConfig(
         space=space, dataset=dataset, strategy=strategy, estimator=estimator, epochs=epochs, budget=budget,
-        seeds=seeds, benchmark=benchmark, metric=metric, data_dir=data_dir, proxy=proxy, pool_size=pool_size,
+        seeds=seeds, benchmark=benchmark, supernet=None if supernet is None else str(supernet), B=B, metric=metric, data_dir=data_dir, proxy=proxy, pool_size=pool_size,
         params=parse_assignments(param, "--param", "population_size=20"),
         config=parse_assignments(config, "--config", "C=16", C=C, N=N),
         batch_size=batch_size, lr=lr, image_size=image_size, train_size=train_size, val_size=val_size,

@@ -377,6 +377,13 @@ class SupernetBase(nn.Module, ABC):
         raise NotImplementedError(f"{type(self).__name__} does not name its space")
 
     # --- generic ------------------------------------------------------------------------------
+    def run_weights(self, arch: Sequence[int]) -> np.ndarray:
+        """The weights to *run* the path of ``arch`` with: :meth:`path_weights` without the
+        operations that cannot change the output (a supernet may drop them to save work; the
+        logits, and the gradients of every weight that affects them, are the same). Training
+        and fine-tuning a single path use these; the default is :meth:`path_weights`."""
+        return self.path_weights(arch)
+
     def paths_weights(self, archs: Sequence[Sequence[int]]) -> np.ndarray:
         """Multi-hot weights of a set of paths: an operation runs (weight 1) if any path uses it."""
         if not archs:

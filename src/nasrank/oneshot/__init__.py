@@ -6,8 +6,19 @@ training methods, operation scoring and Zero-Cost-PT.
   :class:`ArchParameterization` (how a step's weight matrices are produced):
   :class:`SoftmaxAlpha`, :class:`DirichletConcentration`, :class:`UniformPath`,
   :class:`FairPath`;
-* **Methods** — :data:`SUPERNET_METHODS` (``spos``), :class:`SupernetMethod`,
-  :func:`create_supernet_method`; conformance: :func:`nasrank.testing.supernets.check_supernet_method`;
+* **Methods** — :data:`SUPERNET_METHODS` (``spos``, ``multipath``, ``fairnas``, ``reptile``,
+  ``metaprox``, ``multipath+metaprox``): :class:`SupernetMethod`, the SGD path-training base
+  :class:`PathMethod`, :class:`SPOS`, :class:`MultiPath`, :class:`FairNAS`, :class:`Reptile`,
+  :class:`Metaprox`, :class:`MultiPathMetaprox`; :func:`create_supernet_method`; conformance:
+  :func:`nasrank.testing.supernets.check_supernet_method`;
+* **Training** — :func:`train_supernet` (:class:`SupernetTrainConfig`: epochs, batch size, cosine
+  learning rate; a safetensors checkpoint after every epoch, resumed bit-identically, progress bar)
+  and the checkpoint functions :func:`save_checkpoint`, :func:`load_checkpoint`,
+  :func:`read_checkpoint_info` (:class:`CheckpointError` for a missing, foreign or damaged file);
+* **Subnet estimators** — :func:`finetune_subnet` (seed 000 App. G.2: inherited weights, then B
+  fine-tuning minibatches; TSE, TSE-EMA, SoVL, validation accuracy, TLmini, ...:
+  :data:`SUBNET_ESTIMATORS`), :func:`rank_subnets` (many subnets, parallel, resumable) and
+  :func:`ranking_table` (rank correlation and top-10 ground truth per estimator and B);
 * **Scores** — :func:`supernet_score` (a zero-cost proxy of a supernet under given weights),
   :func:`score_operations` (seed 004 §3: ``darts``, ``disc-acc``, ``darts-pt``, ``disc-zc``,
   ``zc-pt``, oracles ``best-acc`` / ``avg-acc``), :func:`perturbation_values`;
@@ -26,16 +37,29 @@ from __future__ import annotations
 
 from ..estimators.zero_cost.nwot import naswot_score
 from ..nn.supernet import SoftmaxAlpha, SupernetBase
+from ._checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_FORMAT_VERSION,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    read_checkpoint_info,
+    save_checkpoint,
+)
+from ._meta import Metaprox, MultiPathMetaprox, Reptile
 from ._methods import (
     SPOS,
     SUPERNET_METHODS,
+    PathMethod,
     SupernetMethod,
     create_supernet_method,
     list_supernet_methods,
 )
+from ._multipath import FairNAS, MultiPath
 from ._params import DirichletConcentration, FairPath, UniformPath
 from ._protocols import ArchParameterization, Supernet
 from ._proxy import INACTIVE_RELUS, proxy_sign, supernet_score
+from ._rank import rank_subnets, ranking_table
 from ._scoring import (
     OP_SCORES,
     OperationScores,
@@ -45,6 +69,14 @@ from ._scoring import (
     perturbation_values,
     score_operations,
 )
+from ._subnet import (
+    SUBNET_ESTIMATORS,
+    FinetuneConfig,
+    SubnetResult,
+    finetune_subnet,
+    parse_subnet_estimator,
+)
+from ._train import SCHEDULES, SupernetTrainConfig, SupernetTrainResult, train_supernet
 from ._zcpt import (
     MODES,
     ORDERS,
@@ -65,9 +97,33 @@ __all__ = [
     "FairPath",
     "SUPERNET_METHODS",
     "SupernetMethod",
+    "PathMethod",
     "SPOS",
+    "MultiPath",
+    "FairNAS",
+    "Reptile",
+    "Metaprox",
+    "MultiPathMetaprox",
     "create_supernet_method",
     "list_supernet_methods",
+    "SupernetTrainConfig",
+    "SupernetTrainResult",
+    "SCHEDULES",
+    "train_supernet",
+    "Checkpoint",
+    "CheckpointError",
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_FORMAT_VERSION",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint_info",
+    "FinetuneConfig",
+    "SubnetResult",
+    "SUBNET_ESTIMATORS",
+    "finetune_subnet",
+    "parse_subnet_estimator",
+    "rank_subnets",
+    "ranking_table",
     "naswot_score",
     "supernet_score",
     "proxy_sign",

@@ -1,15 +1,32 @@
-"""Supernet (one-shot) training methods: a registry and the method protocol.
+"""Supernet (one-shot) training methods: a registry, the method protocol and the shared
+path-training base.
 
-A method owns the supernet of a space, trains it one minibatch at a time (:meth:`step`), saves
-and restores its whole state (:meth:`state_dict` / :meth:`load_state_dict`: a restored method
-continues exactly as the original would have), and derives an architecture of the space
-(:meth:`derive`). Registered methods (:data:`SUPERNET_METHODS`) pass
+A method owns the supernet of a space, trains it one minibatch at a time (:meth:`~SupernetMethod.step`),
+saves and restores its whole state (:meth:`~SupernetMethod.state_dict` /
+:meth:`~SupernetMethod.load_state_dict`: a restored method continues exactly as the original would
+have), rebuilds itself from its :meth:`~SupernetMethod.config`, and derives an architecture of the
+space (:meth:`~SupernetMethod.derive`). Registered methods (:data:`SUPERNET_METHODS`) pass
 :func:`nasrank.testing.supernets.check_supernet_method`.
 
-* ``spos`` — Single-Path One-Shot (Guo et al., 2020): each step trains one architecture drawn
-  uniformly (:class:`~nasrank.oneshot.UniformPath`) with one SGD step; ``derive`` returns the best
-  of ``candidates`` sampled architectures by a given score or by the supernet's loss on a
-  validation batch.
+Every registered method trains *paths* (architectures of the space run as single paths of the
+supernet) with SGD over all supernet weights except the architecture parameters ``alpha``
+(:class:`PathMethod`; NAS-Bench-201 search-protocol defaults: lr 0.025, Nesterov momentum 0.9,
+weight decay 5e-4). The operations no path of a step uses are not executed, get no gradient and
+are not changed by that step (not even by weight decay or momentum).
+
+* ``spos`` — Single-Path One-Shot / RandNAS (Guo et al., 2020; Li & Talwalkar, 2019): one
+  architecture drawn uniformly (:class:`~nasrank.oneshot.UniformPath`) per step;
+* ``multipath`` — ``paths`` (4) uniform architectures per step, gradients averaged, one update
+  (:class:`~nasrank.oneshot.MultiPath`);
+* ``fairnas`` — strict fairness (Chu et al., 2021): :class:`~nasrank.oneshot.FairPath` paths that
+  use every operation of every edge exactly once, gradients summed, one update
+  (:class:`~nasrank.oneshot.FairNAS`);
+* ``reptile``, ``metaprox``, ``multipath+metaprox`` — first-order meta-learning with paths as tasks
+  (seed 002 Alg. 4; :class:`~nasrank.oneshot.Reptile`, :class:`~nasrank.oneshot.Metaprox`,
+  :class:`~nasrank.oneshot.MultiPathMetaprox`).
+
+``derive`` (every method) returns the best of ``candidates`` sampled architectures by a given
+score or by the supernet's loss on a validation batch.
 """
 
 from __future__ import annotations
@@ -31,7 +48,7 @@ from ..spaces import SPACES
 from ..spaces.base import SearchSpace
 from ._params import UniformPath
 
-__all__ = ["SUPERNET_METHODS", "SupernetMethod", "SPOS", "create_supernet_method",
+__all__ = ["SUPERNET_METHODS", "SupernetMethod", "PathMethod", "SPOS", "create_supernet_method",
            "list_supernet_methods"]
 
 Arch = tuple[int, ...]
@@ -52,14 +69,20 @@ def _space(space: str | SearchSpace) -> SearchSpace:
     return sp
 
 
+def _best(values: Sequence[float]) -> int:
+    v = np.array([x if math.isfinite(x) else -np.inf for x in values])
+    return int(np.argmax(v))
+
+
 class SupernetMethod(ABC):
     """Base class of supernet training methods.
 
     The constructor builds the space's supernet with ``supernet_config`` (default
     ``space.default_config("search")``) under ``torch.manual_seed(seed)``, and seeds the
     method's own generator :attr:`rng` (architecture draws) with ``seed``. Subclasses implement
-    :meth:`step` and :meth:`derive`, and extend :meth:`_state` / :meth:`_load_state` with their
-    own state (e.g. an optimizer's).
+    :meth:`step` and :meth:`set_lr`, extend :meth:`config` with their parameters, and
+    :meth:`_state` / :meth:`_load_state` with their own state (e.g. an optimiser's).
+    :class:`PathMethod` does all of that for methods that train sampled paths with SGD.
 
     Args:
         space: A space name or instance with a supernet.
@@ -71,9 +94,11 @@ class SupernetMethod(ABC):
     Attributes:
         supernet: The :class:`~nasrank.oneshot.Supernet` being trained.
         steps: Training steps taken.
+        candidates: Architectures :meth:`derive` samples by default.
     """
 
     name: ClassVar[str] = ""
+    candidates: int = 10
 
     def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
                  supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,
@@ -94,12 +119,43 @@ class SupernetMethod(ABC):
 
     @abstractmethod
     def step(self, batch: Batch) -> dict[str, Any]:
-        """One training step on ``batch``; returns at least ``{"loss": float}``."""
+        """One training step on ``batch``; returns ``{"loss": float, "arch": arch or None,
+        "archs": [arch, ...]}`` (``archs``: the paths trained; ``arch``: the path when there is
+        exactly one)."""
 
     @abstractmethod
-    def derive(self, batch: Batch | None = None, score: Callable[[Arch], float] | None = None
-               ) -> Arch:
-        """An architecture of the space chosen with the trained supernet."""
+    def set_lr(self, lr: float) -> None:
+        """Set the learning rate of the (outer) optimiser for the next steps."""
+
+    def derive(self, batch: Batch | None = None, score: Callable[[Arch], float] | None = None,
+               candidates: int | None = None) -> Arch:
+        """The best of ``candidates`` (default :attr:`candidates`) sampled architectures.
+
+        The candidates come from a generator seeded by ``(seed, steps)``: ``derive`` neither
+        depends on nor disturbs the training draws, and changes nothing.
+
+        Args:
+            batch: Validation minibatch: candidates are ranked by :meth:`path_loss` (lower wins).
+            score: ``score(arch) -> float``, higher is better (used instead of ``batch``).
+            candidates: Number of architectures to sample.
+
+        Example:
+            >>> m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> m.derive(score=lambda a: -sum(a), candidates=3)
+            (0, 0, 1, 0, 1, 3)
+        """
+        if score is None and batch is None:
+            raise ConfigError("derive() needs `batch` (a validation minibatch) or `score` "
+                              "(a callable arch -> value, higher is better)")
+        n = self.candidates if candidates is None else check_int("candidates", candidates, 1)
+        gen = np.random.default_rng([self.seed, self.steps, 1])
+        archs = list(dict.fromkeys(self.space.sample(gen) for _ in range(n)))
+        if score is not None:
+            values = [float(score(a)) for a in archs]
+        else:
+            assert batch is not None
+            values = [-self.path_loss(a, batch) for a in archs]
+        return archs[_best(values)]
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a restored method needs to continue identically (a deep copy)."""
@@ -125,7 +181,8 @@ class SupernetMethod(ABC):
         pass
 
     def config(self) -> dict[str, Any]:
-        """The method's configuration (JSON-able)."""
+        """The method's configuration (JSON-able): ``create_supernet_method(cfg["name"],
+        cfg["space"], seed=cfg["seed"], **rest)`` rebuilds an identical method."""
         return {"name": self.name, "space": self.space.name, "seed": self.seed,
                 "supernet_config": dict(self.supernet_config), "num_classes": self.num_classes,
                 "in_channels": self.in_channels}
@@ -148,7 +205,7 @@ class SupernetMethod(ABC):
         net.train()
         try:
             with torch.no_grad():
-                loss = F.cross_entropy(net(x, net.path_weights(arch)), y)
+                loss = F.cross_entropy(net(x, net.run_weights(arch)), y)
         finally:
             with torch.no_grad():
                 for k, v in net.named_buffers():
@@ -160,21 +217,15 @@ class SupernetMethod(ABC):
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}, steps={self.steps})"
 
 
-def _best(values: Sequence[float]) -> int:
-    v = np.array([x if math.isfinite(x) else -np.inf for x in values])
-    return int(np.argmax(v))
+class PathMethod(SupernetMethod):
+    """Base of the methods that train sampled paths of the supernet with one SGD update per step.
 
-
-@SUPERNET_METHODS.register("spos")
-class SPOS(SupernetMethod):
-    """Single-Path One-Shot: uniform single-path sampling, one SGD step per batch.
-
-    Each :meth:`step` draws an architecture uniformly from the space (:class:`UniformPath`)
-    and takes one SGD step (momentum, weight decay) on the cross-entropy of that path; the
-    architecture parameters ``alpha`` are not trained. :meth:`derive` samples ``candidates``
-    architectures (from a generator seeded by ``(seed, steps)``, so it neither depends on nor
-    disturbs the training draws) and returns the best by ``score`` (higher is better) or, without
-    one, by the lowest :meth:`path_loss` on ``batch``.
+    A step draws its paths (:meth:`sample_paths`), computes the gradient of the step
+    (:meth:`_gradients`; default: each path's cross-entropy on the step's minibatch, scaled by
+    :attr:`_scale` and accumulated) and takes one step of the SGD optimiser over every supernet
+    weight except the architecture parameters ``alpha``. Weights no path of the step uses get no
+    gradient (``None``) and are skipped by the optimiser. Subclasses set :meth:`sample_paths`,
+    and may override :meth:`_gradients` (the meta-learning methods do).
 
     Args:
         space: A space name or instance with a supernet.
@@ -182,74 +233,88 @@ class SPOS(SupernetMethod):
         supernet_config: Keyword arguments of ``space.supernet`` (default: ``"search"`` config).
         num_classes: Classifier outputs.
         in_channels: Image channels.
-        lr: SGD learning rate.
+        lr: Base learning rate of the SGD optimiser (:meth:`set_lr` changes the current one).
         momentum: SGD momentum.
-        weight_decay: SGD weight decay.
+        nesterov: Nesterov momentum (ignored when ``momentum`` is 0).
+        weight_decay: SGD weight decay (L2), applied to the weights that get a gradient.
         candidates: Architectures sampled by :meth:`derive`.
 
-    Example:
-        >>> import torch
-        >>> m = create_supernet_method("spos", "nb201", seed=0, supernet_config={"C": 2, "N": 1})
-        >>> b = (torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,)))
-        >>> out = m.step(b)
-        >>> sorted(out), m.steps
-        (['arch', 'loss'], 1)
-        >>> len(m.derive(batch=b))
-        6
+    Attributes:
+        optimizer: The ``torch.optim.SGD`` optimiser (its state is part of :meth:`state_dict`).
+        weights: The parameters it trains.
     """
 
-    name: ClassVar[str] = "spos"
+    #: Factor of each path's loss in the accumulated gradient (1: sum; ``1 / paths``: mean).
+    _scale: float = 1.0
 
     def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
                  supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,
                  in_channels: int = 3, lr: float = 0.025, momentum: float = 0.9,
-                 weight_decay: float = 3e-4, candidates: int = 10) -> None:
+                 nesterov: bool = True, weight_decay: float = 5e-4, candidates: int = 10) -> None:
         super().__init__(space, seed, supernet_config, num_classes, in_channels)
         self.lr = check_float("lr", lr, minimum=0.0, exclusive_min=True)
         self.momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0)
+        if not isinstance(nesterov, bool | np.bool_):
+            raise ConfigError(f"`nesterov` must be true or false, got {nesterov!r}")
+        self.nesterov = bool(nesterov)
         self.weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
         self.candidates = check_int("candidates", candidates, 1)
-        self.sampler = UniformPath(self.supernet)
         arch_param = getattr(self.supernet, "arch_param", None)
         skip = {id(p) for p in arch_param.parameters()} if arch_param is not None else set()
-        weights = [p for p in self.supernet.parameters() if id(p) not in skip]
-        self.optimizer = torch.optim.SGD(weights, lr=self.lr, momentum=self.momentum,
+        self.weights = [p for p in self.supernet.parameters() if id(p) not in skip]
+        self.optimizer = torch.optim.SGD(self.weights, lr=self.lr, momentum=self.momentum,
+                                         nesterov=self.nesterov and self.momentum > 0,
                                          weight_decay=self.weight_decay)
 
+    @abstractmethod
+    def sample_paths(self) -> list[Arch]:
+        """The architectures (paths) of the next step, drawn with :attr:`rng`."""
+
+    @property
+    def current_lr(self) -> float:
+        """The optimiser's learning rate for the next step (:attr:`lr` until :meth:`set_lr`).
+
+        Example:
+            >>> m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> m.set_lr(0.01); m.current_lr, m.lr
+            (0.01, 0.025)
+        """
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def set_lr(self, lr: float) -> None:
+        """Set the optimiser's learning rate for the next steps (e.g. a per-epoch cosine
+        schedule); :attr:`lr` stays the configured base rate. Part of the saved state."""
+        lr = check_float("lr", lr, minimum=0.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def step(self, batch: Batch) -> dict[str, Any]:
-        """Train the path of one uniformly drawn architecture on ``batch`` (one SGD step)."""
-        x, y = batch
-        (arch,) = self.sampler.sample_archs(self.rng)
-        net = self.supernet
-        net.train()
+        """Train the step's paths on ``batch`` with one optimiser update.
+
+        Returns:
+            ``{"loss": mean cross-entropy of the paths (before the update), "arch": the path if
+            there is one, else None, "archs": the paths}``.
+        """
+        archs = self.sample_paths()
+        self.supernet.train()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(x, net.path_weights(arch)), y)
-        loss.backward()
+        losses = self._gradients(archs, batch)
         self.optimizer.step()
         self.steps += 1
-        return {"loss": float(loss.detach()), "arch": arch}
+        loss = losses[0] if len(losses) == 1 else torch.stack(losses).mean()
+        return {"loss": float(loss), "arch": archs[0] if len(archs) == 1 else None,
+                "archs": archs}
 
-    def derive(self, batch: Batch | None = None, score: Callable[[Arch], float] | None = None,
-               candidates: int | None = None) -> Arch:
-        """The best of ``candidates`` (default :attr:`candidates`) sampled architectures.
-
-        Args:
-            batch: Validation minibatch: candidates are ranked by :meth:`path_loss` (lower wins).
-            score: ``score(arch) -> float``, higher is better (used instead of ``batch``).
-            candidates: Number of architectures to sample.
-        """
-        if score is None and batch is None:
-            raise ConfigError("derive() needs `batch` (a validation minibatch) or `score` "
-                              "(a callable arch -> value, higher is better)")
-        n = self.candidates if candidates is None else check_int("candidates", candidates, 1)
-        gen = np.random.default_rng([self.seed, self.steps, 1])
-        archs = list(dict.fromkeys(self.space.sample(gen) for _ in range(n)))
-        if score is not None:
-            values = [float(score(a)) for a in archs]
-        else:
-            assert batch is not None
-            values = [-self.path_loss(a, batch) for a in archs]
-        return archs[_best(values)]
+    def _gradients(self, archs: list[Arch], batch: Batch) -> list[torch.Tensor]:
+        """Write the step's gradient into ``.grad`` (zeroed: ``None``); return the paths' losses."""
+        x, y = batch
+        net = self.supernet
+        losses = []
+        for arch in archs:
+            loss = F.cross_entropy(net(x, net.run_weights(arch)), y)
+            (loss if self._scale == 1.0 else loss * self._scale).backward()
+            losses.append(loss.detach())
+        return losses
 
     def _state(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict()}
@@ -259,7 +324,44 @@ class SPOS(SupernetMethod):
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "lr": self.lr, "momentum": self.momentum,
-                "weight_decay": self.weight_decay, "candidates": self.candidates}
+                "nesterov": self.nesterov, "weight_decay": self.weight_decay,
+                "candidates": self.candidates}
+
+
+@SUPERNET_METHODS.register("spos")
+class SPOS(PathMethod):
+    """Single-Path One-Shot / RandNAS: one uniformly drawn path per step, one SGD step.
+
+    Each :meth:`step` draws an architecture uniformly from the space (:class:`UniformPath`) and
+    takes one SGD step on the cross-entropy of its path; only the weights of that path (and the
+    shared stem, reductions and classifier) change; ``alpha`` is not trained. Parameters: those of
+    :class:`PathMethod`.
+
+    Example:
+        >>> import torch
+        >>> m = create_supernet_method("spos", "nb201", seed=0, supernet_config={"C": 2, "N": 1})
+        >>> b = (torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,)))
+        >>> out = m.step(b)
+        >>> sorted(out), out["archs"] == [out["arch"]], m.steps
+        (['arch', 'archs', 'loss'], True, 1)
+        >>> len(m.derive(batch=b))
+        6
+    """
+
+    name: ClassVar[str] = "spos"
+
+    def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
+                 supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,
+                 in_channels: int = 3, lr: float = 0.025, momentum: float = 0.9,
+                 nesterov: bool = True, weight_decay: float = 5e-4, candidates: int = 10) -> None:
+        super().__init__(space, seed, supernet_config, num_classes, in_channels, lr=lr,
+                         momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
+                         candidates=candidates)
+        self.sampler = UniformPath(self.supernet)
+
+    def sample_paths(self) -> list[Arch]:
+        """One architecture drawn uniformly."""
+        return self.sampler.sample_archs(self.rng)
 
 
 def create_supernet_method(name: str, space: str | SearchSpace = "nb201", seed: int = 0,
@@ -272,7 +374,7 @@ def create_supernet_method(name: str, space: str | SearchSpace = "nb201", seed: 
         >>> create_supernet_method("spos", "nb201", lr_=0.1)
         Traceback (most recent call last):
         ...
-        nasrank.exceptions.ConfigError: supernet method 'spos' has no parameter 'lr_'; its parameters: supernet_config, num_classes, in_channels, lr, momentum, weight_decay, candidates
+        nasrank.exceptions.ConfigError: supernet method 'spos' has no parameter 'lr_'; its parameters: supernet_config, num_classes, in_channels, lr, momentum, nesterov, weight_decay, candidates
     """
     cls = SUPERNET_METHODS.get(name)
     check_params("supernet method", name, cls, params, skip=("space", "seed"))
@@ -284,7 +386,6 @@ def list_supernet_methods(pattern: str | None = None) -> list[str]:
 
     Example:
         >>> list_supernet_methods()
-        ['spos']
+        ['fairnas', 'metaprox', 'multipath', 'multipath+metaprox', 'reptile', 'spos']
     """
     return SUPERNET_METHODS.list(pattern)
-

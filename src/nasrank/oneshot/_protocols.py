@@ -63,6 +63,12 @@ class Supernet(Protocol):
         """The multi-hot weight matrix of several architectures."""
         ...
 
+    def run_weights(self, arch: Sequence[int]) -> np.ndarray:
+        """The weights to train or evaluate one path with: :meth:`path_weights`, optionally
+        without operations that cannot change the output (``SupernetBase``'s default: the
+        path weights unchanged)."""
+        ...
+
     def arch_from_decisions(self, decided: Mapping[int, int], removed: Collection[int] = ()
                             ) -> tuple[int, ...]:
         """The architecture of ``{edge: column}`` decisions (``removed`` edges unused)."""

@@ -10,7 +10,9 @@
   to any strategy, whose proposals become the scorer's best of ``pool_size`` candidates; the
   published ``g-rs``, ``g-rea``, ``g-reinforce``, ``g-hb`` are :class:`Assisted` registry entries;
 * **Evaluators**: :class:`TabularEvaluator` (benchmark + estimator at T epochs),
-  :class:`LiveEvaluator` (real training + estimator), :class:`ProxyEvaluator` (zero-cost proxy);
+  :class:`LiveEvaluator` (real training + estimator), :class:`ProxyEvaluator` (zero-cost proxy),
+  :class:`SupernetEvaluator` (subnets of a trained supernet, fine-tuned for B minibatches and
+  scored by TSE, validation accuracy, ...: one-shot NAS with any strategy);
 * **Driver**: :func:`run_search` — budget in seconds of cost or queries, any executor,
   every evaluation and trajectory step in the results store, resume after interruption;
 * **Assembly**: :class:`SearchConfig` (the options of ``nasrank search``) -> :func:`assemble`
@@ -55,6 +57,7 @@ from ._setup import (
     parse_assignments,
     parse_seeds,
 )
+from ._supernet_eval import SupernetEvaluator
 from ._tpe import TPE
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "ProxyAssist", "assist", "Assisted", "Scorer", "TableScorer", "ProxyScorer", "pick_best",
     "AssistedRandomSearch", "AssistedEvolution", "AssistedReinforce", "AssistedHyperband",
     "Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace",
+    "SupernetEvaluator",
     "SearchConfig", "SearchSetup", "assemble", "build_evaluator", "build_scorer", "parse_seeds",
     "parse_assignments",
     "Budget", "parse_budget", "SearchResult", "run_search", "run_searches", "run_id_for",

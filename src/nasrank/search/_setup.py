@@ -96,6 +96,10 @@ class SearchConfig:
         budget: Seconds of evaluation cost (``"5m"``) or queries (``"100q"``).
         seeds: Strategy seeds (one run each): ints, or ``"0,1,2"`` / ``"0:20"``.
         benchmark: Search a tabular benchmark (name or directory) instead of training.
+        supernet: Search the subnets of a trained supernet checkpoint instead (one-shot NAS:
+            each query fine-tunes the subnet for ``B`` minibatches; see
+            :class:`~nasrank.search.SupernetEvaluator`).
+        B: With ``supernet``: fine-tuning minibatches per subnet.
         metric: With ``benchmark`` and no estimator: the table metric searched.
         data_dir: Data directory (default ``$NASRANK_DATA``).
         proxy: Proxy of the proxy-assisted (``g-*``) strategies: a proxy name, or
@@ -132,6 +136,8 @@ class SearchConfig:
     budget: str | float | Budget = "5m"
     seeds: str | Sequence[int] = (0,)
     benchmark: str | None = None
+    supernet: str | os.PathLike | None = None
+    B: int = 100
     metric: str = "val_acc"
     data_dir: str | None = None
     proxy: str | None = None
@@ -182,6 +188,15 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
         ('val_acc', 's')
     """
     est = config.estimator_spec
+    if config.supernet is not None:
+        if config.benchmark is not None:
+            raise ConfigError("give either --supernet (search a trained supernet's subnets) or --benchmark, not both")
+        from ._supernet_eval import SupernetEvaluator
+
+        sev = SupernetEvaluator(config.supernet, est or "tse", B=config.B, data_dir=config.data_dir,
+                                seed=config.train_seed)
+        sev.check()
+        return sev
     if config.benchmark is not None:
         from ..benchmarks import load_benchmark
 

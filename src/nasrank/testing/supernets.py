@@ -12,10 +12,13 @@ Each check builds the method on the space's ``"tiny"`` configuration and raises
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 __all__ = ["SUPERNET_METHOD_CHECKS", "check_supernet_method", "supernet_method_factory"]
 
@@ -54,16 +57,100 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def _check_output(m: Any, out: Any) -> None:
+    assert isinstance(out, dict) and {"loss", "arch", "archs"} <= set(out), \
+        "step() must return a dict with 'loss', 'arch' and 'archs'"
+    assert torch.isfinite(torch.tensor(float(out["loss"]))), f"non-finite loss {out['loss']}"
+    archs = out["archs"]
+    assert isinstance(archs, list) and archs, "step()['archs'] must be a non-empty list of paths"
+    for a in archs:
+        assert m.space.validate(a) == tuple(a), f"step() reported {a!r}, not an architecture of the space"
+    expected = tuple(archs[0]) if len(archs) == 1 else None
+    assert out["arch"] == expected, "step()['arch'] must be the path when there is one, else None"
+
+
 def check_step_changes_weights(make: Callable[[int], Any]) -> None:
-    """A training step returns a finite ``loss`` and changes the supernet's weights."""
+    """A training step returns a finite ``loss`` and the paths it trained (``arch``, ``archs``),
+    and changes the supernet's weights."""
     m = make(0)
     b = _batches(m, 1)[0]
     before = _weights(m)
     out = m.step(b)
-    assert isinstance(out, dict) and "loss" in out, "step() must return a dict with 'loss'"
-    assert torch.isfinite(torch.tensor(float(out["loss"]))), f"non-finite loss {out['loss']}"
+    _check_output(m, out)
     assert not _same(before, _weights(m)), "a training step left every supernet weight unchanged"
     assert m.steps == 1, "steps does not count the training steps"
+
+
+def _used_parameters(supernet: Any, archs: list[Any], batch: tuple[torch.Tensor, torch.Tensor]) -> set[str]:
+    """Names of the parameters that get a gradient when (a copy of) ``supernet`` runs the
+    multi-hot weights of ``archs`` on ``batch``."""
+    net = copy.deepcopy(supernet)
+    net.train()
+    for p in net.parameters():
+        p.grad = None
+    x, y = batch
+    F.cross_entropy(net(x, net.paths_weights(archs)), y).backward()
+    return {k for k, p in net.named_parameters() if p.grad is not None}
+
+
+def check_step_changes_only_used_paths(make: Callable[[int], Any]) -> None:
+    """A step (after three others, so that momentum buffers exist) changes only the parameters
+    that receive a gradient when the supernet runs ``paths_weights(archs)`` of the step's
+    reported paths: the weights of unused operations stay bit-identical (no update from
+    momentum or weight decay either)."""
+    m = make(1)
+    bs = _batches(m, 4)
+    for b in bs[:3]:
+        m.step(b)
+    snapshot = copy.deepcopy(m.supernet)
+    before = {k: v.detach().clone() for k, v in m.supernet.named_parameters()}
+    out = m.step(bs[3])
+    _check_output(m, out)
+    used = _used_parameters(snapshot, [tuple(a) for a in out["archs"]], bs[3])
+    changed = {k for k, v in m.supernet.named_parameters() if not torch.equal(v, before[k])}
+    extra = sorted(changed - used)
+    assert not extra, (f"a step changed {len(extra)} parameters its paths do not use, "
+                       f"e.g. {extra[:3]} (paths {out['archs']})")
+    assert changed, "a training step changed no parameter"
+
+
+def check_config_roundtrip(make: Callable[[int], Any]) -> None:
+    """``config()`` is JSON-able and rebuilds an identical method: ``create_supernet_method(
+    cfg["name"], cfg["space"], seed=cfg["seed"], **rest)`` has the same configuration, the same
+    initial weights and takes the same steps."""
+    from ..oneshot import create_supernet_method
+    from ..spaces import SPACES
+
+    m = make(2)
+    cfg = m.config()
+    assert {"name", "space", "seed"} <= set(cfg), "config() must name the method, space and seed"
+    assert cfg["name"] == m.name and cfg["space"] == m.space.name and cfg["seed"] == m.seed
+    cfg = json.loads(json.dumps(cfg))  # raises if it is not JSON-able
+    space = cfg["space"] if cfg["space"] in SPACES else m.space
+    r = create_supernet_method(cfg["name"], space, seed=cfg["seed"],
+                               **{k: v for k, v in cfg.items() if k not in ("name", "space", "seed")})
+    assert type(r) is type(m), f"config() rebuilt a {type(r).__name__}, not a {type(m).__name__}"
+    assert r.config() == m.config(), "the rebuilt method's config() differs"
+    assert _same(_weights(m), _weights(r)), "the rebuilt method's initial weights differ"
+    for b in _batches(m, 2):
+        o1, o2 = m.step(b), r.step(b)
+        assert float(o1["loss"]) == float(o2["loss"]) and o1["archs"] == o2["archs"], \
+            "the rebuilt method trains differently"
+    assert _same(_weights(m), _weights(r)), "the rebuilt method's weights diverge"
+
+
+def check_set_lr(make: Callable[[int], Any]) -> None:
+    """``set_lr`` sets the learning rate of the next steps: at 0 a step changes no parameter;
+    the configured base ``lr`` (if any) is not changed by it."""
+    m = make(0)
+    b = _batches(m, 1)[0]
+    base = getattr(m, "lr", None)
+    m.set_lr(0.0)
+    before = {k: v.detach().clone() for k, v in m.supernet.named_parameters()}
+    m.step(b)
+    moved = [k for k, v in m.supernet.named_parameters() if not torch.equal(v, before[k])]
+    assert not moved, f"after set_lr(0.0) a step changed {moved[:3]}"
+    assert getattr(m, "lr", None) == base, "set_lr changed the configured base `lr`"
 
 
 def check_deterministic(make: Callable[[int], Any]) -> None:
@@ -85,6 +172,7 @@ def check_state_roundtrip(make: Callable[[int], Any]) -> None:
     bs = _batches(m, 4)
     for b in bs[:2]:
         m.step(b)
+    m.set_lr(0.5 * float(getattr(m, "lr", 0.01)))  # the current learning rate is state too
     state = m.state_dict()
     saved = {k: v.clone() for k, v in state["supernet"].items()} if "supernet" in state else None
     cont = [m.step(b) for b in bs[2:]]
@@ -96,7 +184,7 @@ def check_state_roundtrip(make: Callable[[int], Any]) -> None:
     again = [r.step(b) for b in bs[2:]]
     assert [float(o["loss"]) for o in cont] == [float(o["loss"]) for o in again], \
         "a restored method's losses differ from the original's"
-    assert [o.get("arch") for o in cont] == [o.get("arch") for o in again], \
+    assert [o.get("archs") for o in cont] == [o.get("archs") for o in again], \
         "a restored method draws other architectures"
     assert _same(_weights(m), _weights(r)), "a restored method's weights diverge"
 
@@ -121,6 +209,9 @@ def check_derive(make: Callable[[int], Any]) -> None:
 
 SUPERNET_METHOD_CHECKS: dict[str, Callable[[Callable[[int], Any]], None]] = {
     "step_changes_weights": check_step_changes_weights,
+    "step_changes_only_used_paths": check_step_changes_only_used_paths,
+    "config_roundtrip": check_config_roundtrip,
+    "set_lr": check_set_lr,
     "deterministic": check_deterministic,
     "state_roundtrip": check_state_roundtrip,
     "derive": check_derive,

@@ -230,6 +230,7 @@ class NB201Supernet(SupernetBase):
         num_classes = _check_int("num_classes", num_classes, 1)
         in_channels = _check_int("in_channels", in_channels, 1)
         self.C, self.N = C, N
+        self.affine = bool(affine)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(C))
         self.cells = nn.ModuleList()
@@ -276,6 +277,34 @@ class NB201Supernet(SupernetBase):
             [0.0, 0.0, 0.0, 1.0, 0.0]
         """
         return one_hot(arch).astype(np.float64)
+
+    def run_weights(self, arch: Sequence[int]) -> np.ndarray:
+        """:meth:`path_weights` without the edges that cannot change the logits: edges into a node
+        that has no non-``none`` path to the output (their result is never used), and -- when the
+        cell BatchNorm is not affine -- edges leaving a node that is identically zero (every input
+        ``none`` or zero: a convolution, pool or skip of zeros followed by non-affine BatchNorm is
+        zero). The logits are unchanged and so are the gradients of every weight that affects
+        them; the dropped operations are not run (their weights then get no gradient, rather than
+        a zero one), which makes the single path as cheap as the stand-alone network.
+
+        Example:
+            >>> net = NB201Supernet(C=2, N=1)
+            >>> a = (3, 0, 0, 1, 0, 0)   # node 1 reaches the output only through none edges
+            >>> print(net.run_weights(a).sum(), net.path_weights(a).sum())  # only 3<-0 skip runs
+            1.0 6.0
+        """
+        a = validate(arch)
+        zero = [False] * 4
+        for k in range(1, 4):
+            zero[k] = all(a[e] == _NONE or zero[s] for e, (d, s) in enumerate(EDGES) if d == k)
+        live = [False, False, False, True]
+        for j in (2, 1, 0):
+            live[j] = any(a[e] != _NONE and live[d] for e, (d, s) in enumerate(EDGES) if s == j)
+        w = np.zeros((len(EDGES), len(OPS)))
+        for e, (d, s) in enumerate(EDGES):
+            if a[e] != _NONE and live[d] and not (zero[s] and not self.affine):
+                w[e, a[e]] = 1.0
+        return w
 
     def arch_from_decisions(self, decided: Mapping[int, int], removed: Collection[int] = ()
                             ) -> Arch:

@@ -1,0 +1,227 @@
+"""One-shot NAS on the DARTS space ranked by training speed (seed 000 Tab. 2, seed 002 Tab. 4.2).
+
+For every (method, seed): train a reduced DARTS supernet on real CIFAR-10, take the 725 DARTS cells
+of NASLib's NAS-Bench-Suite-Zero file (``../shared/data/naslib_zc/zc_nasbench301.json``; their
+``val_accuracy`` is the NAS-Bench-301 ground truth) as subnets, evaluate each with the inherited
+weights and after B fine-tuning minibatches (fresh SGD, constant lr 0.001, batch 64, every loss
+recorded before its own step), and rank them by every estimator against NAS-Bench-301.
+
+CPU scale (the papers: 8-cell C=16 supernets on 32x32 CIFAR-10 on a GPU, 350-500 subnets): a
+``--C`` / ``--layers`` supernet (default C=4, 3 cells: one normal cell between the two reduction
+cells) on 16x16 CIFAR-10, 3,072 training / 1,024 validation images. A DARTS path is ~10x an NB201
+path on CPU, so one (method, seed) at the defaults costs about an hour of one core per 100
+minibatches of fine-tuning; ``--subnets`` takes the first N cells of the file. Resumable like
+``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``). Usage::
+
+    nice -n 10 python validation/oneshot_darts.py --methods spos,fairnas --seeds 0 --budgets 100
+    python validation/oneshot_darts.py --report-only --budgets 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import data_dir, require  # noqa: E402
+
+from nasrank.data import DataSpec  # noqa: E402
+from nasrank.oneshot import (  # noqa: E402
+    FinetuneConfig,
+    SubnetResult,
+    SupernetTrainConfig,
+    create_supernet_method,
+    rank_subnets,
+    ranking_table,
+    train_supernet,
+)
+from nasrank.spaces import DARTSSpace  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "validation" / "_cache" / "oneshot_darts"
+RESULTS = REPO / "validation" / "results"
+METHODS = ("spos", "fairnas", "multipath", "reptile", "metaprox")
+LABEL = {"spos": "RandNAS/SPOS", "fairnas": "FairNAS", "multipath": "MultiPath", "reptile": "Reptile",
+         "metaprox": "Metaprox"}
+# NASLib's "compact" DARTS encoding: per cell 8 (input, op) pairs, op indices in this order
+NASLIB_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
+              "dil_conv_5x5")
+# published: seed 000 Tab. 2/4 (DARTS, RandNAS, B=100/200/300) and seed 002 Tab. 4.2 (SoTL after 100)
+PAPER_000 = {100: {"tse": (.30, .04, 93.64), "val_acc": (.11, .04, 93.20), "sovl": (.10, .04, 93.21),
+                   "tl-mini": (.05, .03, 93.38)},
+             200: {"tse": (.32, .04, 93.55), "val_acc": (.09, .02, 93.34), "sovl": (.08, .02, 93.36),
+                   "tl-mini": (.02, .01, 93.15)},
+             300: {"tse": (.34, .04, 93.65), "val_acc": (.06, .02, 93.31), "sovl": (.05, .02, 93.26),
+                   "tl-mini": (.09, .01, 92.95)}}
+PAPER_002 = {"tse": {"spos": .18, "fairnas": .43, "multipath": .38, "reptile": .32, "metaprox": .37},
+             "tl-mini@1": {"spos": .02, "fairnas": .23, "multipath": .23, "reptile": .20, "metaprox": .26},
+             "val_acc@0": {"spos": .17, "fairnas": .19, "multipath": .19, "reptile": .16, "metaprox": .08},
+             "val_acc_mini@1": {"spos": .15, "fairnas": .21, "multipath": .12, "reptile": .12, "metaprox": .06}}
+ESTIMATORS = ("tse", "tse-ema", "sovl", "val_acc", "tl-mini")
+INHERITED = ("val_acc@0", "tl-mini@1", "val_acc_mini@1")
+
+
+def naslib_cells(path: Path) -> dict[tuple, float]:
+    """``{our DARTS arch: NB301 val accuracy %}`` of the cells in a NASLib zc_nasbench301 file."""
+    data = json.loads(path.read_text())["cifar10"]
+    space = DARTSSpace()
+    out: dict[tuple, float] = {}
+    for key, rec in data.items():
+        cells = ast.literal_eval(key)
+        arch: list[int] = []
+        for cell in cells:
+            for inp, op in cell:
+                arch += [1 + int(op), int(inp)]  # our op indices start with 'none' at 0
+        a = space.validate(tuple(arch))
+        assert space.to_str(a).count(NASLIB_OPS[0]) == sum(op == 0 for c in cells for _, op in c)
+        out[a] = float(rec["val_accuracy"])
+    return out
+
+
+def tag(args: argparse.Namespace, method: str, seed: int) -> str:
+    return f"{method}_s{seed}_C{args.C}_L{args.layers}_e{args.epochs}"
+
+
+def run_one(method: str, seed: int, args: argparse.Namespace, spec: DataSpec, archs: list, log) -> None:
+    ckpt = CACHE / f"{tag(args, method, seed)}.safetensors"
+    train, val, _ = spec.load()
+    m = create_supernet_method(method, "darts", seed=seed, supernet_config={"C": args.C, "layers": args.layers})
+    t0 = time.perf_counter()
+    res = train_supernet(m, train, SupernetTrainConfig(epochs=args.epochs, batch_size=64), checkpoint=ckpt,
+                         data_key=spec.key(), progress=not args.quiet)
+    log(f"{method} seed {seed}: supernet {args.epochs} epochs, final loss {res.history[-1]['loss']:.4f}, "
+        f"{time.perf_counter() - t0:.0f} s now")
+    cache = CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
+    t0 = time.perf_counter()
+    rank_subnets(res.method, archs, train, val, FinetuneConfig(budgets=tuple(args.budgets)), seed=0, cache=cache,
+                 progress=not args.quiet)
+    log(f"{method} seed {seed}: {len(archs)} subnets fine-tuned ({time.perf_counter() - t0:.0f} s now)")
+
+
+def load_done(args: argparse.Namespace, method: str, seed: int) -> list | None:
+    cache = CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
+    if not cache.exists():
+        return None
+    rows = {}
+    for line in cache.read_text().splitlines():
+        try:
+            r = SubnetResult.from_dict(json.loads(line)["result"])
+        except (ValueError, KeyError):
+            continue
+        rows[tuple(r.arch)] = r
+    return list(rows.values())
+
+
+def stats(per_seed: list[list], gt: dict, name: str, B: int) -> tuple[float, float, float, float, int]:
+    if "@" in name:
+        name, b = name.split("@")
+        B = int(b)
+    rhos, tops = [], []
+    for results in per_seed:
+        rows = ranking_table(results, gt, [name], [B], top=10)
+        if rows:
+            rhos.append(rows[0]["spearman"])
+            tops.append(rows[0]["top10_acc"])
+    if not rhos:
+        return (math.nan, math.nan, math.nan, math.nan, 0)
+    return (float(np.mean(rhos)), float(np.std(rhos)), float(np.mean(tops)), float(np.std(tops)), len(rhos))
+
+
+def fmt(m: float, s: float, n: int) -> str:
+    if not math.isfinite(m):
+        return "-"
+    return f"{m:.2f} ({s:.2f})" if n > 1 else f"{m:.2f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--C", type=int, default=4)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--budgets", default="100,200,300")
+    p.add_argument("--subnets", type=int, default=725)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--report-only", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args()
+    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    args.seeds = [int(s) for s in args.seeds.split(",")]
+    args.budgets = [int(b) for b in args.budgets.split(",")]
+    torch.set_num_threads(args.threads)
+    root = data_dir(args.data_dir)
+    require(root / "cifar10", "CIFAR-10")
+    gt_all = naslib_cells(require(root / "naslib_zc" / "zc_nasbench301.json", "NASLib's NAS-Bench-301 cells"))
+    archs = list(gt_all)[: args.subnets]
+    gt = {a: gt_all[a] for a in archs}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+        with open(CACHE / "log.txt", "a") as f:
+            f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
+
+    if not args.report_only:
+        spec = DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)
+        for seed in args.seeds:
+            for method in args.methods:
+                run_one(method, seed, args, spec, archs, log)
+    done = {}
+    for method in args.methods:
+        per = [load_done(args, method, s) for s in args.seeds]
+        per = [r for r in per if r is not None and len(r) == len(archs)]
+        if per:
+            done[method] = per
+    lines = [f"One-shot DARTS (CPU scale: C={args.C}, {args.layers} cells, 16x16 CIFAR-10, 3,072 train / 1,024 val "
+             f"images, {args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
+             f"{len(archs)} NAS-Bench-301 cells of NASLib's zc file as subnets; ground truth: their NB301 val accuracy",
+             "cell: Spearman rho (sd over seeds) / mean NB301 accuracy of the top 10"]
+    if not done:
+        lines.append("no finished (method, seed) yet")
+    else:
+        lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
+        for B in args.budgets:
+            lines.append(f"-- B = {B} --")
+            lines.append(f"{'estimator':<16}" + "".join(f"{LABEL[m]:>26}" for m in done)
+                         + "   | published RandNAS rho / top-10 (seed 000 Tab. 4)")
+            for est in ESTIMATORS:
+                row = f"{est:<16}"
+                for per in done.values():
+                    r, rs, t, ts, n = stats(per, gt, est, B)
+                    row += f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>26}"
+                pub = PAPER_000.get(B, {}).get(est)
+                if pub:
+                    row += f"   | {pub[0]:.2f} / {pub[2]:.2f}"
+                lines.append(row)
+        lines.append("-- inherited weights and SoTL after 100 minibatches (seed 002 Tab. 4.2, DARTS rho) --")
+        for est in ("tse@100", *INHERITED):
+            if est == "tse@100" and 100 not in args.budgets:
+                continue
+            row = f"{est:<16}"
+            for per in done.values():
+                r, rs, t, ts, n = stats(per, gt, est, 0)
+                row += f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>26}"
+            pub = PAPER_002.get(est.replace("@100", ""))
+            if pub:
+                row += "   | " + ", ".join(f"{LABEL[m]} {v:.2f}" for m, v in pub.items())
+            lines.append(row)
+    text = "\n".join(lines)
+    print(text)
+    out = RESULTS / f"oneshot_darts_C{args.C}_L{args.layers}_e{args.epochs}.txt"
+    out.write_text(text + "\n")
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
