@@ -132,3 +132,20 @@ def test_rank_refuses_a_benchmark_of_another_space(tmp_path, capsys):
                  "--epochs", "1", "--train-size", "128", "--val-size", "64", "--out", str(out), "--quiet"]) == 0
     assert main(["oneshot", "rank", str(out), "--benchmark", "nb201-mini", "--quiet"]) == 2
     assert "nb201" in _err_line(capsys)
+
+
+def test_rank_given_architectures_and_refuse_foreign_ones(checkpoint, capsys):
+    a = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    assert main(["oneshot", "rank", str(checkpoint), "--arch", a, "--estimators", "tse", "--B", "2", "--quiet",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["subnets"] == 1 and out["best"]["tse@B=2"][0]["arch"] == a
+    darts = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+             "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
+             "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
+             "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
+             "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
+    assert main(["oneshot", "rank", str(checkpoint), "--arch", darts, "--quiet"]) == 2
+    assert "NB201" in _err_line(capsys)
+    assert main(["search", "--supernet", str(checkpoint), "--space", "darts", "--budget", "2q"]) == 2
+    assert "nb201" in _err_line(capsys)

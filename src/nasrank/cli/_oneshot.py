@@ -130,6 +130,7 @@ def rank_cmd(
     checkpoint: Path = typer.Argument(..., help="A supernet checkpoint written by `nasrank oneshot train`."),  # noqa: B008
     subnets: int = typer.Option(200, "--subnets", "-n", min=1, help="Subnets ranked (the benchmark's cells when it has "
                                                                      "few, else a seeded sample)."),
+    arch: list[str] = typer.Option(None, "--arch", help="Rank these architectures (repeatable) instead of a sample."),  # noqa: B008
     estimators: str = typer.Option("tse,val_acc,sovl,tl-mini", "--estimators", "-e",
                                    help="Subnet estimators: tse, tse-e, tse-ema, sovl, val_acc, val_loss, tl-mini, "
                                         "val_acc_mini."),
@@ -194,7 +195,15 @@ def rank_cmd(
     if max(Bs) == 0 and set(ests) - {"val_acc", "val_loss"}:
         raise ConfigError("--B 0 (inherited weights) defines only val_acc and val_loss; add a B >= 1")
     rng = np.random.default_rng(seed)
-    if bench is not None:
+    if arch:
+        archs = list(dict.fromkeys(space.from_str(a) for a in arch))  # one line for a foreign architecture
+        if bench is not None:
+            known = set(map(tuple, bench.archs()))
+            missing = [space.to_str(a) for a in archs if a not in known]
+            if missing:
+                raise ConfigError(f"--benchmark {benchmark} has no ground truth for {missing[0]}; leave --benchmark out "
+                                  "or rank architectures it covers")
+    elif bench is not None:
         pool = [tuple(a) for a in bench.archs()]
         archs = pool if len(pool) <= subnets else [pool[i] for i in sorted(rng.choice(len(pool), subnets, replace=False))]
     else:

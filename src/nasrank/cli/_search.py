@@ -14,7 +14,7 @@ from ._common import C_option, N_option, config_option
 
 
 def search_cmd(
-    space: str = typer.Option("nb201", help="Search space."),
+    space: str = typer.Option(None, help="Search space (default nb201; with --supernet: the checkpoint's)."),
     dataset: str = typer.Option("digits", help="Live: training dataset. With --benchmark: the benchmark's dataset."),
     strategy: str = typer.Option("evolution", help="random, evolution, tpe, reinforce, hyperband, bohb, g-rs, g-rea, g-reinforce, g-hb."),
     estimator: str = typer.Option("tse-ema", help="Estimator spec name[:key=value] (tse-ema, vacc-es, ...); 'none' with a table benchmark."),
@@ -55,8 +55,15 @@ def search_cmd(
     """
     from ..search import SearchConfig, assemble, parse_assignments
 
+    if supernet is not None and space is not None:
+        from ..oneshot import read_checkpoint_info
+
+        held = (read_checkpoint_info(supernet).get("method") or {}).get("space")
+        if held != space:
+            raise NasrankError(f"--supernet {supernet} holds a {held} supernet, not {space}; drop --space or give "
+                               f"a {space} checkpoint")
     cfg = SearchConfig(
-        space=space, dataset=dataset, strategy=strategy, estimator=estimator, epochs=epochs, budget=budget,
+        space=space or "nb201", dataset=dataset, strategy=strategy, estimator=estimator, epochs=epochs, budget=budget,
         seeds=seeds, benchmark=benchmark, supernet=None if supernet is None else str(supernet), B=B, metric=metric, data_dir=data_dir, proxy=proxy, pool_size=pool_size,
         params=parse_assignments(param, "--param", "population_size=20"),
         config=parse_assignments(config, "--config", "C=16", C=C, N=N),
