@@ -73,11 +73,12 @@ def test_rank_without_benchmark_lists_best_subnets(checkpoint, capsys):
 def test_rank_against_the_shipped_benchmark_prints_the_table(checkpoint, tmp_path, capsys):
     cache = tmp_path / "ranks.jsonl"
     args = ["oneshot", "rank", str(checkpoint), "--subnets", "8", "--estimators", "tse,sovl,val_acc,tl-mini",
-            "--B", "2", "--benchmark", "nb201-mini", "--top", "3", "--cache", str(cache), "--quiet"]
+            "--B", "0,2", "--benchmark", "nb201-mini", "--top", "3", "--cache", str(cache), "--quiet"]
     assert main([*args, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     rows = {(r["estimator"], r["B"]): r for r in out["table"]}
-    assert set(rows) == {("tse", 2), ("sovl", 2), ("val_acc", 2), ("tl-mini", 2)}
+    assert len(out["table"]) == len(rows)  # one row per (estimator, B)
+    assert set(rows) == {("val_acc", 0), ("tse", 2), ("sovl", 2), ("val_acc", 2), ("tl-mini", 2)}
     for r in rows.values():
         assert -1.0 <= r["spearman"] <= 1.0 and r["n"] == 8
         assert 0.0 < r["top3_acc"] <= 1.0  # nb201-mini test accuracies are fractions

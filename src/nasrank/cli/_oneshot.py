@@ -234,8 +234,10 @@ def rank_cmd(
         for r in results:
             v = bench.query(r.arch, gt_cfg["metric"], gt_cfg["dataset"])
             gt[tuple(r.arch)] = float(v)
-        rows = ranking_table(results, gt, [e for e, _ in pairs], sorted({B for _, B in pairs}), top=top)
-        rows = [r for r in rows if (r["estimator"], r["B"]) in set(pairs)]
+        rows = ranking_table(results, gt, list(dict.fromkeys(e for e, _ in pairs)), sorted({B for _, B in pairs}),
+                             top=top)
+        order = {p: i for i, p in enumerate(pairs)}
+        rows = sorted((r for r in rows if (r["estimator"], r["B"]) in order), key=lambda r: order[r["estimator"], r["B"]])
         out["ground_truth"] = {"benchmark": benchmark, **gt_cfg}
         out["table"] = rows
         if as_json:
