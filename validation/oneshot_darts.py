@@ -22,27 +22,16 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import math
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, require  # noqa: E402
+from _oneshot import cell, load_results, logger, train_and_rank  # noqa: E402
 
 from nasrank.data import DataSpec  # noqa: E402
-from nasrank.oneshot import (  # noqa: E402
-    FinetuneConfig,
-    SubnetResult,
-    SupernetTrainConfig,
-    create_supernet_method,
-    rank_subnets,
-    ranking_table,
-    train_supernet,
-)
 from nasrank.spaces import DARTSSpace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,8 +66,8 @@ def naslib_cells(path: Path) -> dict[tuple, float]:
     for key, rec in data.items():
         cells = ast.literal_eval(key)
         arch: list[int] = []
-        for cell in cells:
-            for inp, op in cell:
+        for pairs in cells:
+            for inp, op in pairs:
                 arch += [1 + int(op), int(inp)]  # our op indices start with 'none' at 0
         a = space.validate(tuple(arch))
         assert space.to_str(a).count(NASLIB_OPS[0]) == sum(op == 0 for c in cells for _, op in c)
@@ -90,55 +79,8 @@ def tag(args: argparse.Namespace, method: str, seed: int) -> str:
     return f"{method}_s{seed}_C{args.C}_L{args.layers}_e{args.epochs}"
 
 
-def run_one(method: str, seed: int, args: argparse.Namespace, spec: DataSpec, archs: list, log) -> None:
-    ckpt = CACHE / f"{tag(args, method, seed)}.safetensors"
-    train, val, _ = spec.load()
-    m = create_supernet_method(method, "darts", seed=seed, supernet_config={"C": args.C, "layers": args.layers})
-    t0 = time.perf_counter()
-    res = train_supernet(m, train, SupernetTrainConfig(epochs=args.epochs, batch_size=64), checkpoint=ckpt,
-                         data_key=spec.key(), progress=not args.quiet)
-    log(f"{method} seed {seed}: supernet {args.epochs} epochs, final loss {res.history[-1]['loss']:.4f}, "
-        f"{time.perf_counter() - t0:.0f} s now")
-    cache = CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
-    t0 = time.perf_counter()
-    rank_subnets(res.method, archs, train, val, FinetuneConfig(budgets=tuple(args.budgets)), seed=0, cache=cache,
-                 progress=not args.quiet)
-    log(f"{method} seed {seed}: {len(archs)} subnets fine-tuned ({time.perf_counter() - t0:.0f} s now)")
-
-
 def load_done(args: argparse.Namespace, method: str, seed: int) -> list | None:
-    cache = CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
-    if not cache.exists():
-        return None
-    rows = {}
-    for line in cache.read_text().splitlines():
-        try:
-            r = SubnetResult.from_dict(json.loads(line)["result"])
-        except (ValueError, KeyError):
-            continue
-        rows[tuple(r.arch)] = r
-    return list(rows.values())
-
-
-def stats(per_seed: list[list], gt: dict, name: str, B: int) -> tuple[float, float, float, float, int]:
-    if "@" in name:
-        name, b = name.split("@")
-        B = int(b)
-    rhos, tops = [], []
-    for results in per_seed:
-        rows = ranking_table(results, gt, [name], [B], top=10)
-        if rows:
-            rhos.append(rows[0]["spearman"])
-            tops.append(rows[0]["top10_acc"])
-    if not rhos:
-        return (math.nan, math.nan, math.nan, math.nan, 0)
-    return (float(np.mean(rhos)), float(np.std(rhos)), float(np.mean(tops)), float(np.std(tops)), len(rhos))
-
-
-def fmt(m: float, s: float, n: int) -> str:
-    if not math.isfinite(m):
-        return "-"
-    return f"{m:.2f} ({s:.2f})" if n > 1 else f"{m:.2f}"
+    return load_results(CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl")
 
 
 def main() -> None:
@@ -167,16 +109,15 @@ def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    def log(msg: str) -> None:
-        print(msg, flush=True)
-        with open(CACHE / "log.txt", "a") as f:
-            f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
+    log = logger(CACHE / "log.txt")
 
     if not args.report_only:
         spec = DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)
         for seed in args.seeds:
             for method in args.methods:
-                run_one(method, seed, args, spec, archs, log)
+                train_and_rank("darts", method, seed, {"C": args.C, "layers": args.layers}, args.epochs,
+                               args.budgets, spec, archs, CACHE / f"{tag(args, method, seed)}.safetensors",
+                               CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl", args.quiet, log)
     done = {}
     for method in args.methods:
         per = [load_done(args, method, s) for s in args.seeds]
@@ -198,8 +139,7 @@ def main() -> None:
             for est in ESTIMATORS:
                 row = f"{est:<16}"
                 for per in done.values():
-                    r, rs, t, ts, n = stats(per, gt, est, B)
-                    row += f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>26}"
+                    row += cell(per, gt, est, B, 26)
                 pub = PAPER_000.get(B, {}).get(est)
                 if pub:
                     row += f"   | {pub[0]:.2f} / {pub[2]:.2f}"
@@ -210,8 +150,7 @@ def main() -> None:
                 continue
             row = f"{est:<16}"
             for per in done.values():
-                r, rs, t, ts, n = stats(per, gt, est, 0)
-                row += f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>26}"
+                row += cell(per, gt, est, 0, 26)
             pub = PAPER_002.get(est.replace("@100", ""))
             if pub:
                 row += "   | " + ", ".join(f"{LABEL[m]} {v:.2f}" for m, v in pub.items())

@@ -26,28 +26,17 @@ done. Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, load_nb201_csv, require  # noqa: E402
+from _oneshot import cell, load_results, logger, train_and_rank  # noqa: E402
 
 from nasrank.benchmarks import load_benchmark  # noqa: E402
 from nasrank.data import DataSpec  # noqa: E402
-from nasrank.oneshot import (  # noqa: E402
-    FinetuneConfig,
-    SupernetTrainConfig,
-    create_supernet_method,
-    rank_subnets,
-    ranking_table,
-    train_supernet,
-)
 from nasrank.spaces import NB201Space  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,54 +83,12 @@ def data_spec(root: Path) -> DataSpec:
     return DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)
 
 
-def run_one(method: str, seed: int, args: argparse.Namespace, spec: DataSpec, archs: list, log) -> list:
-    ckpt = CACHE / f"{method}_s{seed}_e{args.epochs}.safetensors"
-    train, val, _ = spec.load()
-    m = create_supernet_method(method, "nb201", seed=seed, supernet_config={"C": 8, "N": 1})
-    t0 = time.perf_counter()
-    res = train_supernet(m, train, SupernetTrainConfig(epochs=args.epochs, batch_size=64), checkpoint=ckpt,
-                         data_key=spec.key(), progress=not args.quiet)
-    log(f"{method} seed {seed}: supernet {args.epochs} epochs, final loss {res.history[-1]['loss']:.4f}, "
-        f"{time.perf_counter() - t0:.0f} s now ({sum(h['seconds'] for h in res.history):.0f} s in all)")
-    cache = CACHE / f"{method}_s{seed}_e{args.epochs}_B{max(args.budgets)}.jsonl"
-    cfg = FinetuneConfig(budgets=tuple(args.budgets))
-    t0 = time.perf_counter()
-    results = rank_subnets(res.method, archs, train, val, cfg, seed=0, cache=cache, progress=not args.quiet)
-    log(f"{method} seed {seed}: {len(results)} subnets fine-tuned ({time.perf_counter() - t0:.0f} s now)")
-    return results
+def tag(args: argparse.Namespace, method: str, seed: int) -> str:
+    return f"{method}_s{seed}_e{args.epochs}"
 
 
 def load_done(method: str, seed: int, args: argparse.Namespace) -> list | None:
-    from nasrank.oneshot import SubnetResult
-
-    cache = CACHE / f"{method}_s{seed}_e{args.epochs}_B{max(args.budgets)}.jsonl"
-    if not cache.exists():
-        return None
-    rows = {}
-    for line in cache.read_text().splitlines():
-        try:
-            r = SubnetResult.from_dict(json.loads(line)["result"])
-        except (ValueError, KeyError):  # a line cut short by an interruption
-            continue
-        rows[tuple(r.arch)] = r
-    return list(rows.values())
-
-
-def stats(results_by_seed: list[list], gt: dict, name: str, B: int) -> tuple[float, float, float, float, int]:
-    """Mean and sd over seeds of Spearman rho and of the top-10 mean ground truth
-    (``name@b`` = the estimator at budget b, e.g. ``val_acc@0`` = inherited weights)."""
-    if "@" in name:
-        name, b = name.split("@")
-        B = int(b)
-    rhos, tops = [], []
-    for results in results_by_seed:
-        rows = ranking_table(results, gt, [name], [B], top=10)
-        if rows:
-            rhos.append(rows[0]["spearman"])
-            tops.append(rows[0]["top10_acc"])
-    if not rhos:
-        return (math.nan, math.nan, math.nan, math.nan, 0)
-    return (float(np.mean(rhos)), float(np.std(rhos)), float(np.mean(tops)), float(np.std(tops)), len(rhos))
+    return load_results(CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl")
 
 
 def write_values(args: argparse.Namespace, done: dict, gts: dict) -> None:
@@ -155,10 +102,8 @@ def write_values(args: argparse.Namespace, done: dict, gts: dict) -> None:
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["method", "seed", "arch", *names, *(f"gt_{k}" for k in gts)])
-        for method, per_seed in done.items():
-            seeds = [s for s in args.seeds if (load_done(method, s, args) or []) and
-                     len(load_done(method, s, args)) == args.subnets]
-            for seed, results in zip(seeds, per_seed, strict=True):
+        for method, runs in done.items():
+            for seed, results in runs.items():
                 for r in results:
                     vals = []
                     for n in names:
@@ -171,37 +116,29 @@ def write_values(args: argparse.Namespace, done: dict, gts: dict) -> None:
                                 *(f"{gt[tuple(r.arch)]:.4f}" for gt in gts.values())])
 
 
-def fmt(m: float, s: float, n: int, digits: int = 2) -> str:
-    if not math.isfinite(m):
-        return "-"
-    return f"{m:.{digits}f} ({s:.{digits}f})" if n > 1 else f"{m:.{digits}f}"
-
-
 def report(args: argparse.Namespace, gts: dict[str, dict], lines: list[str]) -> None:
-    done = {}
+    done: dict[str, dict[int, list]] = {}  # method -> seed -> the subnets' results (finished runs only)
     for method in args.methods:
-        per_seed = [load_done(method, s, args) for s in args.seeds]
-        per_seed = [r for r in per_seed if r is not None and len(r) == args.subnets]
-        if per_seed:
-            done[method] = per_seed
+        runs = {s: load_done(method, s, args) for s in args.seeds}
+        runs = {s: r for s, r in runs.items() if r is not None and len(r) == args.subnets}
+        if runs:
+            done[method] = runs
     if not done:
         lines.append("no finished (method, seed) yet")
         return
     lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
     write_values(args, done, gts)
     for gt_name, gt in gts.items():
-        unit = "acc %" if gt_name == "NB201-200ep" else "acc %"
         lines.append("")
-        lines.append(f"== ground truth: {gt_name} (top-10 = mean ground-truth {unit} of each estimator's top 10) ==")
+        lines.append(f"== ground truth: {gt_name} (top-10 = mean ground-truth accuracy % of each estimator's top 10) ==")
         for B in args.budgets:
             lines.append(f"-- B = {B} fine-tuning minibatches --")
             head = f"{'estimator':<16}" + "".join(f"{LABEL[m]:>30}" for m in done)
             lines.append(head + "   | published rho / top-10 (seed 000 Tab. 4)")
             for est in ESTIMATORS:
                 row = f"{est:<16}"
-                for per_seed in done.values():
-                    r, rs, t, ts, n = stats(per_seed, gt, est, B)
-                    row += f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>30}"
+                for runs in done.values():
+                    row += cell(list(runs.values()), gt, est, B, 30)
                 pub = PAPER_000.get(B, {}).get(est)
                 if pub:
                     row += "   | " + ", ".join(f"{LABEL[m]} {v[0]:.2f} / {v[2]:.2f}" for m, v in pub.items())
@@ -211,9 +148,8 @@ def report(args: argparse.Namespace, gts: dict[str, dict], lines: list[str]) -> 
             if est == "tse@100" and 100 not in args.budgets:
                 continue
             row = f"{est:<16}"
-            for per_seed in done.values():
-                r, rs, t, ts, n = stats(per_seed, gt, est, 0)
-                row += f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>30}"
+            for runs in done.values():
+                row += cell(list(runs.values()), gt, est, 0, 30)
             pub = PAPER_002.get(est.replace("@100", ""))
             if pub:
                 row += "   | " + ", ".join(f"{LABEL[m]} {v[0]:.2f} / {v[2]:.2f}" for m, v in pub.items())
@@ -247,18 +183,15 @@ def main() -> None:
            "mini": {a: 100 * float(mini.query(a, "test_acc")) for a in archs}}
     CACHE.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    logf = CACHE / "log.txt"
-
-    def log(msg: str) -> None:
-        print(msg, flush=True)
-        with open(logf, "a") as f:
-            f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + msg + "\n")
+    log = logger(CACHE / "log.txt")
 
     if not args.report_only:
         spec = data_spec(root)
         for seed in args.seeds:
             for method in args.methods:
-                run_one(method, seed, args, spec, archs, log)
+                train_and_rank("nb201", method, seed, {"C": 8, "N": 1}, args.epochs, args.budgets, spec, archs,
+                               CACHE / f"{tag(args, method, seed)}.safetensors",
+                               CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl", args.quiet, log)
     lines = [f"One-shot NB201 (CPU scale: C=8, N=1, 16x16 CIFAR-10, 3,072 train / 1,024 val images, "
              f"{args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
              f"{args.subnets} nb201-mini cells as subnets",
