@@ -3,6 +3,7 @@ supernet and rank its subnets resumably, read the ranking caches, and summarise 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import time
@@ -12,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from nasrank.data import DataSpec
+from nasrank.evaluation.metrics import spearman, top_k_mean
 from nasrank.oneshot import (
     FinetuneConfig,
     SubnetResult,
     SupernetTrainConfig,
     create_supernet_method,
     rank_subnets,
-    ranking_table,
     train_supernet,
 )
 
@@ -65,18 +66,68 @@ def load_results(cache: Path) -> list[SubnetResult] | None:
     return list(rows.values())
 
 
-def stats(per_seed: list[list], gt: dict, name: str, B: int) -> tuple[float, float, float, float, int]:
-    """Mean and sd over seeds of Spearman rho and of the top-10 mean ground truth
-    (``name@b`` = the estimator at budget b, e.g. ``val_acc@0`` = inherited weights)."""
-    if "@" in name:
-        name, b = name.split("@")
-        B = int(b)
+Values = dict[str, dict[str, float]]  # arch string -> {"tse@100": value, ...}
+
+
+def values_of(results: list[SubnetResult], names: list[str], to_str: Callable[[tuple], str]) -> Values:
+    """``{arch string: {name: value}}`` of subnet results; ``name`` is ``estimator@B`` (NaN where
+    the estimator is not defined at B)."""
+    out: Values = {}
+    for r in results:
+        row = {}
+        for n in names:
+            est, b = n.split("@")
+            try:
+                row[n] = float(r.value(est, int(b)))
+            except Exception:  # noqa: BLE001  (not recorded at this budget)
+                row[n] = math.nan
+        out[to_str(tuple(r.arch))] = row
+    return out
+
+
+def read_values(path: Path) -> dict[tuple[str, int], Values]:
+    """The committed per-subnet values, ``{(method, seed): values}`` (empty without the file)."""
+    if not path.exists():
+        return {}
+    out: dict[tuple[str, int], Values] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row.pop("method"), int(row.pop("seed")))
+            arch = row.pop("arch")
+            out.setdefault(key, {})[arch] = {k: float(v) if v else math.nan for k, v in row.items()
+                                             if not k.startswith("gt_")}
+    return out
+
+
+def write_values(path: Path, table: dict[tuple[str, int], Values], names: list[str],
+                 gts: dict[str, dict[str, float]]) -> None:
+    """Write every finished (method, seed)'s per-subnet values and ground truths as CSV (kept in
+    git: a run that spans sessions keeps its results on a fresh machine)."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "seed", "arch", *names, *(f"gt_{g}" for g in gts)])
+        for (method, seed), vals in sorted(table.items()):
+            for arch, row in vals.items():
+                w.writerow([method, seed, arch, *(_num(row.get(n, math.nan)) for n in names),
+                            *(_num(gt[arch]) for gt in gts.values())])
+
+
+def _num(v: float) -> str:
+    return "" if not math.isfinite(v) else f"{v:.6g}"
+
+
+def stats(per_seed: list[Values], gt: dict[str, float], name: str) -> tuple[float, float, float, float, int]:
+    """Mean and sd over seeds of Spearman rho with ``gt`` and of the mean ``gt`` of the top 10 by
+    ``name`` (``estimator@B``)."""
     rhos, tops = [], []
-    for results in per_seed:
-        rows = ranking_table(results, gt, [name], [B], top=10)
-        if rows:
-            rhos.append(rows[0]["spearman"])
-            tops.append(rows[0]["top10_acc"])
+    for vals in per_seed:
+        archs = list(vals)
+        s = np.array([vals[a].get(name, math.nan) for a in archs])
+        t = np.array([gt[a] for a in archs])
+        if np.isfinite(s).sum() < 10:
+            continue
+        rhos.append(spearman(s, t))
+        tops.append(top_k_mean(s, t, 10))
     if not rhos:
         return (math.nan, math.nan, math.nan, math.nan, 0)
     return (float(np.mean(rhos)), float(np.std(rhos)), float(np.mean(tops)), float(np.std(tops)), len(rhos))
@@ -89,7 +140,23 @@ def fmt(m: float, s: float, n: int, digits: int = 2) -> str:
     return f"{m:.{digits}f} ({s:.{digits}f})" if n > 1 else f"{m:.{digits}f}"
 
 
-def cell(per_seed: list[list], gt: dict, name: str, B: int, width: int) -> str:
+def cell(per_seed: list[Values], gt: dict[str, float], name: str, width: int) -> str:
     """One table cell: ``rho / top-10`` right-aligned to ``width``."""
-    r, rs, t, ts, n = stats(per_seed, gt, name, B)
+    r, rs, t, ts, n = stats(per_seed, gt, name)
     return f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>{width}}"
+
+
+def collect(methods: list[str], seeds: list[int], cache_of: Callable[[str, int], Path], n_subnets: int,
+            names: list[str], to_str: Callable[[tuple], str], committed: Path) -> dict[tuple[str, int], Values]:
+    """Every finished (method, seed): from its ranking cache when complete, else from the
+    committed values file (only rows with every wanted name)."""
+    old = read_values(committed)
+    table: dict[tuple[str, int], Values] = {}
+    for m in methods:
+        for sd in seeds:
+            results = load_results(cache_of(m, sd))
+            if results is not None and len(results) == n_subnets:
+                table[m, sd] = values_of(results, names, to_str)
+            elif len(old.get((m, sd), {})) == n_subnets and all(n in next(iter(old[m, sd].values())) for n in names):
+                table[m, sd] = old[m, sd]
+    return table

@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, require  # noqa: E402
-from _oneshot import cell, load_results, logger, train_and_rank  # noqa: E402
+from _oneshot import cell, collect, logger, train_and_rank, write_values  # noqa: E402
 
 from nasrank.data import DataSpec  # noqa: E402
 from nasrank.spaces import DARTSSpace  # noqa: E402
@@ -79,8 +79,8 @@ def tag(args: argparse.Namespace, method: str, seed: int) -> str:
     return f"{method}_s{seed}_C{args.C}_L{args.layers}_e{args.epochs}"
 
 
-def load_done(args: argparse.Namespace, method: str, seed: int) -> list | None:
-    return load_results(CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl")
+def names(args: argparse.Namespace) -> list[str]:
+    return [f"{e}@{B}" for B in args.budgets for e in ESTIMATORS] + list(INHERITED)
 
 
 def main() -> None:
@@ -105,25 +105,34 @@ def main() -> None:
     require(root / "cifar10", "CIFAR-10")
     gt_all = naslib_cells(require(root / "naslib_zc" / "zc_nasbench301.json", "NASLib's NAS-Bench-301 cells"))
     archs = list(gt_all)[: args.subnets]
-    gt = {a: gt_all[a] for a in archs}
+    space = DARTSSpace()
+    gt = {space.to_str(a): gt_all[a] for a in archs}
     CACHE.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-
     log = logger(CACHE / "log.txt")
+    committed = RESULTS / f"oneshot_darts_C{args.C}_L{args.layers}_e{args.epochs}_B{max(args.budgets)}_values.csv"
+
+    def cache_of(method: str, seed: int) -> Path:
+        return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
+
+    def finished() -> dict:
+        return collect(args.methods, args.seeds, cache_of, len(archs), names(args), space.to_str, committed)
 
     if not args.report_only:
         spec = DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)
         for seed in args.seeds:
             for method in args.methods:
+                if (method, seed) in finished():
+                    continue
                 train_and_rank("darts", method, seed, {"C": args.C, "layers": args.layers}, args.epochs,
                                args.budgets, spec, archs, CACHE / f"{tag(args, method, seed)}.safetensors",
                                CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl", args.quiet, log)
-    done = {}
-    for method in args.methods:
-        per = [load_done(args, method, s) for s in args.seeds]
-        per = [r for r in per if r is not None and len(r) == len(archs)]
-        if per:
-            done[method] = per
+    table = finished()
+    if table:
+        write_values(committed, table, names(args), {"NB301": gt})
+    done: dict[str, list] = {}
+    for (method, _seed), vals in sorted(table.items(), key=lambda kv: (args.methods.index(kv[0][0]), kv[0][1])):
+        done.setdefault(method, []).append(vals)
     lines = [f"One-shot DARTS (CPU scale: C={args.C}, {args.layers} cells, 16x16 CIFAR-10, 3,072 train / 1,024 val "
              f"images, {args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
              f"{len(archs)} NAS-Bench-301 cells of NASLib's zc file as subnets; ground truth: their NB301 val accuracy",
@@ -139,7 +148,7 @@ def main() -> None:
             for est in ESTIMATORS:
                 row = f"{est:<16}"
                 for per in done.values():
-                    row += cell(per, gt, est, B, 26)
+                    row += cell(per, gt, f"{est}@{B}", 26)
                 pub = PAPER_000.get(B, {}).get(est)
                 if pub:
                     row += f"   | {pub[0]:.2f} / {pub[2]:.2f}"
@@ -150,14 +159,14 @@ def main() -> None:
                 continue
             row = f"{est:<16}"
             for per in done.values():
-                row += cell(per, gt, est, 0, 26)
+                row += cell(per, gt, est, 26)
             pub = PAPER_002.get(est.replace("@100", ""))
             if pub:
                 row += "   | " + ", ".join(f"{LABEL[m]} {v:.2f}" for m, v in pub.items())
             lines.append(row)
     text = "\n".join(lines)
     print(text)
-    out = RESULTS / f"oneshot_darts_C{args.C}_L{args.layers}_e{args.epochs}.txt"
+    out = RESULTS / f"oneshot_darts_C{args.C}_L{args.layers}_e{args.epochs}_B{max(args.budgets)}.txt"
     out.write_text(text + "\n")
     print(f"written {out}")
 

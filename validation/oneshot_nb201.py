@@ -13,13 +13,17 @@ rankings are compared with two ground truths:
 
 CPU scale (the papers: C=16, N=5, 32x32, 25k-50k images, 100-250 supernet epochs on a GPU): C=8,
 N=1 supernets on 16x16 CIFAR-10 with nb201-mini's own split (3,072 training images, 1,024
-validation images, data seed 0), ``--epochs`` supernet epochs at batch 64 (SGD, Nesterov momentum
+validation images, data seed 0), ``--epochs`` supernet epochs (default 200) at batch 64 (SGD, Nesterov momentum
 0.9, lr 0.025 cosine to 0.001, weight decay 5e-4). Everything is resumable: each supernet is a
 checkpoint under ``validation/_cache/oneshot_nb201/`` and each subnet evaluation a JSON line there,
 so a stopped run continues where it was, and ``--report-only`` prints the table from whatever is
-done. Usage::
+done. Finished (method, seed) runs are also written to
+``validation/results/oneshot_nb201_e{epochs}_B{B}_values.csv`` (per-subnet estimator values, kept
+in git), which later runs read and skip, so a run spanning sessions on fresh machines loses at most
+the supernet in progress. Usage::
 
-    nice -n 10 python validation/oneshot_nb201.py --seeds 0 --budgets 100          # one process
+    nice -n 10 python validation/oneshot_nb201.py --methods spos,fairnas,multipath --budgets 100 &
+    nice -n 10 python validation/oneshot_nb201.py --methods reptile,metaprox --budgets 100 &
     python validation/oneshot_nb201.py --report-only --budgets 100
 """
 
@@ -33,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, load_nb201_csv, require  # noqa: E402
-from _oneshot import cell, load_results, logger, train_and_rank  # noqa: E402
+from _oneshot import cell, collect, logger, train_and_rank, write_values  # noqa: E402
 
 from nasrank.benchmarks import load_benchmark  # noqa: E402
 from nasrank.data import DataSpec  # noqa: E402
@@ -87,47 +91,19 @@ def tag(args: argparse.Namespace, method: str, seed: int) -> str:
     return f"{method}_s{seed}_e{args.epochs}"
 
 
-def load_done(method: str, seed: int, args: argparse.Namespace) -> list | None:
-    return load_results(CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl")
+def names(args: argparse.Namespace) -> list[str]:
+    return [f"{e}@{B}" for B in args.budgets for e in ESTIMATORS] + list(INHERITED)
 
 
-def write_values(args: argparse.Namespace, done: dict, gts: dict) -> None:
-    """Every finished subnet's estimator values and ground truths as plain CSV (kept in git, so a
-    run that spans sessions keeps its results even where the cache is gone)."""
-    import csv
-
-    names = [f"{e}@{B}" for B in args.budgets for e in ESTIMATORS] + list(INHERITED)
-    out = RESULTS / f"oneshot_nb201_e{args.epochs}_values.csv"
-    space = NB201Space()
-    with open(out, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["method", "seed", "arch", *names, *(f"gt_{k}" for k in gts)])
-        for method, runs in done.items():
-            for seed, results in runs.items():
-                for r in results:
-                    vals = []
-                    for n in names:
-                        e, b = n.split("@")
-                        try:
-                            vals.append(f"{float(r.value(e, int(b))):.6g}")
-                        except Exception:  # noqa: BLE001 (a value not recorded at this budget)
-                            vals.append("")
-                    w.writerow([method, seed, space.to_str(r.arch), *vals,
-                                *(f"{gt[tuple(r.arch)]:.4f}" for gt in gts.values())])
-
-
-def report(args: argparse.Namespace, gts: dict[str, dict], lines: list[str]) -> None:
-    done: dict[str, dict[int, list]] = {}  # method -> seed -> the subnets' results (finished runs only)
-    for method in args.methods:
-        runs = {s: load_done(method, s, args) for s in args.seeds}
-        runs = {s: r for s, r in runs.items() if r is not None and len(r) == args.subnets}
-        if runs:
-            done[method] = runs
+def report(args: argparse.Namespace, table: dict, gts: dict[str, dict], lines: list[str]) -> None:
+    done: dict[str, list] = {}  # method -> the finished seeds' values
+    for (method, _seed), vals in sorted(table.items(), key=lambda kv: (args.methods.index(kv[0][0]), kv[0][1])):
+        done.setdefault(method, []).append(vals)
     if not done:
         lines.append("no finished (method, seed) yet")
         return
-    lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
-    write_values(args, done, gts)
+    lines.append("finished supernets (seeds): " + ", ".join(
+        f"{LABEL[m]} {','.join(str(sd) for mm, sd in sorted(table) if mm == m)}" for m in done))
     for gt_name, gt in gts.items():
         lines.append("")
         lines.append(f"== ground truth: {gt_name} (top-10 = mean ground-truth accuracy % of each estimator's top 10) ==")
@@ -136,9 +112,7 @@ def report(args: argparse.Namespace, gts: dict[str, dict], lines: list[str]) -> 
             head = f"{'estimator':<16}" + "".join(f"{LABEL[m]:>30}" for m in done)
             lines.append(head + "   | published rho / top-10 (seed 000 Tab. 4)")
             for est in ESTIMATORS:
-                row = f"{est:<16}"
-                for runs in done.values():
-                    row += cell(list(runs.values()), gt, est, B, 30)
+                row = f"{est:<16}" + "".join(cell(per_seed, gt, f"{est}@{B}", 30) for per_seed in done.values())
                 pub = PAPER_000.get(B, {}).get(est)
                 if pub:
                     row += "   | " + ", ".join(f"{LABEL[m]} {v[0]:.2f} / {v[2]:.2f}" for m, v in pub.items())
@@ -147,9 +121,7 @@ def report(args: argparse.Namespace, gts: dict[str, dict], lines: list[str]) -> 
         for est in ("tse@100", *INHERITED):
             if est == "tse@100" and 100 not in args.budgets:
                 continue
-            row = f"{est:<16}"
-            for runs in done.values():
-                row += cell(list(runs.values()), gt, est, 0, 30)
+            row = f"{est:<16}" + "".join(cell(per_seed, gt, est, 30) for per_seed in done.values())
             pub = PAPER_002.get(est.replace("@100", ""))
             if pub:
                 row += "   | " + ", ".join(f"{LABEL[m]} {v[0]:.2f} / {v[2]:.2f}" for m, v in pub.items())
@@ -161,7 +133,7 @@ def main() -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--epochs", type=int, default=50, help="supernet training epochs")
+    p.add_argument("--epochs", type=int, default=200, help="supernet training epochs")
     p.add_argument("--budgets", default="100,200,300", help="fine-tuning minibatches B")
     p.add_argument("--subnets", type=int, default=200)
     p.add_argument("--threads", type=int, default=1)
@@ -179,27 +151,39 @@ def main() -> None:
     nb201 = {space.from_str(r["arch"]): float(r["cifar10_test"]) for r in rows}
     mini = load_benchmark("nb201-mini")
     archs = [tuple(a) for a in mini.archs()][: args.subnets]
-    gts = {"NB201-200ep": {a: nb201[a] for a in archs},
-           "mini": {a: 100 * float(mini.query(a, "test_acc")) for a in archs}}
+    gts = {"NB201-200ep": {space.to_str(a): nb201[a] for a in archs},
+           "mini": {space.to_str(a): 100 * float(mini.query(a, "test_acc")) for a in archs}}
     CACHE.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = logger(CACHE / "log.txt")
+    committed = RESULTS / f"oneshot_nb201_e{args.epochs}_B{max(args.budgets)}_values.csv"
+
+    def cache_of(method: str, seed: int) -> Path:
+        return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
+
+    def finished() -> dict:
+        return collect(args.methods, args.seeds, cache_of, args.subnets, names(args), space.to_str, committed)
 
     if not args.report_only:
         spec = data_spec(root)
         for seed in args.seeds:
             for method in args.methods:
+                if (method, seed) in finished():
+                    continue  # in the cache or in the committed values
                 train_and_rank("nb201", method, seed, {"C": 8, "N": 1}, args.epochs, args.budgets, spec, archs,
-                               CACHE / f"{tag(args, method, seed)}.safetensors",
-                               CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl", args.quiet, log)
+                               CACHE / f"{tag(args, method, seed)}.safetensors", cache_of(method, seed), args.quiet,
+                               log)
+    table = finished()
+    if table:
+        write_values(committed, table, names(args), gts)
     lines = [f"One-shot NB201 (CPU scale: C=8, N=1, 16x16 CIFAR-10, 3,072 train / 1,024 val images, "
              f"{args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
              f"{args.subnets} nb201-mini cells as subnets",
              "cell: Spearman rho (sd over seeds) / mean ground-truth accuracy of the top 10"]
-    report(args, gts, lines)
+    report(args, table, gts, lines)
     text = "\n".join(lines)
     print(text)
-    out = RESULTS / f"oneshot_nb201_e{args.epochs}.txt"
+    out = RESULTS / f"oneshot_nb201_e{args.epochs}_B{max(args.budgets)}.txt"
     out.write_text(text + "\n")
     print(f"written {out}")
 
