@@ -6,11 +6,16 @@ the path uses is adapted by ``inner_steps`` plain SGD steps (learning rate ``inn
 momentum or weight decay) on the step's minibatch (the same minibatch at every inner step, as in
 Alg. 4), starting from the supernet's (meta) weights ``theta``; Metaprox adds the proximal term
 ``prox / 2 * ||theta_hat - theta||^2`` to the inner loss. The meta-gradient of a task is
-``(theta - theta_hat) / (inner_lr * inner_steps)`` on the weights its path uses (the mean of the
-inner steps' gradients: Reptile's direction, an approximate SoTL gradient); the step averages it
-over its tasks (a weight a task does not use contributes 0) and the outer SGD optimiser
-(lr / momentum / Nesterov / weight decay, :class:`~nasrank.oneshot.PathMethod`) takes one step
-with it. With ``inner_steps=1`` and ``prox=0`` a step equals an ``spos`` (``paths=1``) or a
+``(theta - theta_hat) / inner_lr`` on the weights its path uses: the *sum* of the inner steps'
+gradients, i.e. Reptile's direction ``theta_hat - theta`` rescaled by the inner learning rate,
+which is seed 002's approximate SoTL gradient (Eq. 3.24); the step averages it over its tasks (a
+weight a task does not use contributes 0) and the outer SGD optimiser (lr / momentum / Nesterov /
+weight decay, :class:`~nasrank.oneshot.PathMethod`) takes one step with it -- with the outer lr
+equal to ``inner_lr`` and no momentum that is Alg. 4's ``theta <- theta + (theta_hat - theta)``.
+(Averaging over the inner steps instead makes every meta-step as short as one SPOS step for
+``inner_steps`` times the compute: a Metaprox supernet trained that way for 50 NB201 epochs ended
+at a training loss of 2.02, SPOS's at 1.68.) With ``inner_steps=1`` and ``prox=0`` a step equals
+an ``spos`` (``paths=1``) or a
 ``multipath`` step.
 
 * ``reptile`` (:class:`Reptile`; Nichol et al., 2018): ``prox=0``, one task per step;
@@ -125,7 +130,6 @@ class Reptile(PathMethod):
                 for j, i in enumerate(idx):
                     if steps > 1:
                         weights[i].copy_(theta[j])
-                        gsum[j].div_(steps)
                     acc = meta[i]
                     meta[i] = gsum[j] if acc is None else acc.add_(gsum[j])
         n = len(archs)
