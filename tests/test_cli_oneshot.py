@@ -150,3 +150,16 @@ def test_rank_given_architectures_and_refuse_foreign_ones(checkpoint, capsys):
     assert "NB201" in _err_line(capsys)
     assert main(["search", "--supernet", str(checkpoint), "--space", "darts", "--budget", "2q"]) == 2
     assert "nb201" in _err_line(capsys)
+
+
+def test_rank_refuses_a_checkpoint_without_a_data_split(tmp_path, capsys):
+    from nasrank.data import load_dataset
+    from nasrank.oneshot import SupernetTrainConfig, create_supernet_method, train_supernet
+
+    m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1}, in_channels=1)
+    out = tmp_path / "api.safetensors"
+    train_supernet(m, load_dataset("digits").sample(128, seed=0), SupernetTrainConfig(epochs=1), checkpoint=out)
+    assert main(["oneshot", "rank", str(out), "--quiet"]) == 2
+    assert "data_key" in _err_line(capsys)
+    assert main(["search", "--supernet", str(out), "--budget", "2q"]) == 2
+    assert "data_key" in _err_line(capsys)

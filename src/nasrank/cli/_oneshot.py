@@ -158,7 +158,6 @@ def rank_cmd(
     """
     import numpy as np
 
-    from ..data import DataSpec
     from ..execution import create_executor
     from ..oneshot import (
         SUBNET_ESTIMATORS,
@@ -167,6 +166,7 @@ def rank_cmd(
         rank_subnets,
         ranking_table,
     )
+    from ..search import checkpoint_data
 
     ests = [e.strip().lower().replace("_", "-") for e in estimators.split(",") if e.strip()]
     known = {n.replace("_", "-"): n for n in SUBNET_ESTIMATORS}
@@ -183,10 +183,7 @@ def rank_cmd(
     ck = load_checkpoint(checkpoint)  # missing / foreign / corrupted checkpoints fail here
     space = ck.method.space
     bench, gt_cfg = _ground_truth(benchmark, space, data_dir, metric, gt_dataset)
-    key = (ck.train or {}).get("data")
-    if not key:
-        raise ConfigError(f"checkpoint {checkpoint} records no training data; retrain it with `nasrank oneshot train`")
-    spec = DataSpec(**{**key, "root": data_dir})
+    spec = checkpoint_data(ck.train, data_dir, checkpoint)
     train, val, _ = spec.load()
     needs_val = {"val_acc", "val_loss", "sovl", "val_acc_mini"}
     if val is None and needs_val & set(ests):

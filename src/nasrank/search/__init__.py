@@ -57,7 +57,7 @@ from ._setup import (
     parse_assignments,
     parse_seeds,
 )
-from ._supernet_eval import SupernetEvaluator
+from ._supernet_eval import SupernetEvaluator, checkpoint_data
 from ._tpe import TPE
 
 __all__ = [
@@ -66,7 +66,7 @@ __all__ = [
     "ProxyAssist", "assist", "Assisted", "Scorer", "TableScorer", "ProxyScorer", "pick_best",
     "AssistedRandomSearch", "AssistedEvolution", "AssistedReinforce", "AssistedHyperband",
     "Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace",
-    "SupernetEvaluator",
+    "SupernetEvaluator", "checkpoint_data",
     "SearchConfig", "SearchSetup", "assemble", "build_evaluator", "build_scorer", "parse_seeds",
     "parse_assignments",
     "Budget", "parse_budget", "SearchResult", "run_search", "run_searches", "run_id_for",

@@ -24,7 +24,7 @@ from ..exceptions import ConfigError
 from ..records import EvalRecord
 from ._evaluators import Evaluator
 
-__all__ = ["SupernetEvaluator"]
+__all__ = ["SupernetEvaluator", "checkpoint_data"]
 
 Arch = tuple[int, ...]
 
@@ -48,6 +48,27 @@ def _supernet(path: str, digest: str) -> Any:
         _LOADED.clear()
         _LOADED[key] = load_checkpoint(path).method.supernet
     return _LOADED[key]
+
+
+def checkpoint_data(train: dict | None, data_dir: str | None, where: Any) -> Any:
+    """The :class:`~nasrank.data.DataSpec` a supernet checkpoint was trained on (its ``train``
+    record), read from ``data_dir``; a one-line error when it records none.
+
+    Example:
+        >>> checkpoint_data({"data": {"dataset": "digits", "val_size": 300}}, None, "x").val_size
+        300
+    """
+    from dataclasses import fields
+
+    from ..data import DataSpec
+
+    key = (train or {}).get("data")
+    names = {f.name for f in fields(DataSpec)} - {"root"}
+    if not isinstance(key, dict) or not key or set(key) - names:
+        raise ConfigError(f"checkpoint {where} does not record its training data as a dataset split (it was trained "
+                          "from Python without data_key=DataSpec(...)); pass the data explicitly (data=DataSpec(...)) "
+                          "or train with `nasrank oneshot train`")
+    return DataSpec(**{**key, "root": data_dir})
 
 
 def _supernet_job(path: str, digest: str, arch_str: str, data: Any, finetune: Any, estimators: tuple[str, ...],
@@ -129,10 +150,7 @@ class SupernetEvaluator(Evaluator):
             raise ConfigError(f"estimator {self.estimator!r} needs fine-tuning: give B >= 1 (B=0 allows only "
                               f"val_acc and val_loss, with the inherited weights)")
         if data is None:
-            key = (info.get("train") or {}).get("data")
-            if not key:
-                raise ConfigError(f"checkpoint {self.path} records no training data: pass data=DataSpec(...)")
-            data = DataSpec(**{**key, "root": data_dir})
+            data = checkpoint_data(info.get("train"), data_dir, self.path)
         if not isinstance(data, DataSpec):
             raise ConfigError(f"`data` must be a DataSpec, got {type(data).__name__}")
         if not data.val_size and self.estimator in ("val_acc", "val_loss", "sovl", "val_acc_mini"):
