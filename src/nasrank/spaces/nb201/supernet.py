@@ -282,10 +282,13 @@ class NB201Supernet(SupernetBase):
         """:meth:`path_weights` without the edges that cannot change the logits: edges into a node
         that has no non-``none`` path to the output (their result is never used), and -- when the
         cell BatchNorm is not affine -- edges leaving a node that is identically zero (every input
-        ``none`` or zero: a convolution, pool or skip of zeros followed by non-affine BatchNorm is
-        zero). The logits are unchanged and so are the gradients of every weight that affects
-        them; the dropped operations are not run (their weights then get no gradient, rather than
-        a zero one), which makes the single path as cheap as the stand-alone network.
+        ``none`` or zero: a convolution, pool or skip of zeros followed by non-affine BatchNorm on
+        batch statistics is zero). With BatchNorm on batch statistics (train mode: how the supernet
+        methods train paths and how subnets are fine-tuned and evaluated) the logits are unchanged
+        and so are the gradients of every weight that affects them; in eval mode the running
+        statistics of a dropped convolution would add a constant. The dropped operations are not
+        run (their weights then get no gradient, rather than a zero one), which makes the single
+        path as cheap as the stand-alone network.
 
         Example:
             >>> net = NB201Supernet(C=2, N=1)
