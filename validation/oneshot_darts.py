@@ -115,14 +115,14 @@ def main() -> None:
     def cache_of(method: str, seed: int) -> Path:
         return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
 
-    def finished() -> dict:
-        return collect(args.methods, args.seeds, cache_of, len(archs), names(args), space.to_str, committed)
+    def finished(methods: list[str] = args.methods, seeds: list[int] = args.seeds) -> dict:
+        return collect(methods, seeds, cache_of, len(archs), names(args), space.to_str, committed)
 
     if not args.report_only:
         spec = DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)
         for seed in args.seeds:
             for method in args.methods:
-                if (method, seed) in finished():
+                if finished([method], [seed]):  # this run only: the cache or the committed values
                     continue
                 train_and_rank("darts", method, seed, {"C": args.C, "layers": args.layers}, args.epochs,
                                args.budgets, spec, archs, CACHE / f"{tag(args, method, seed)}.safetensors",

@@ -161,14 +161,14 @@ def main() -> None:
     def cache_of(method: str, seed: int) -> Path:
         return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
 
-    def finished() -> dict:
-        return collect(args.methods, args.seeds, cache_of, args.subnets, names(args), space.to_str, committed)
+    def finished(methods: list[str] = args.methods, seeds: list[int] = args.seeds) -> dict:
+        return collect(methods, seeds, cache_of, args.subnets, names(args), space.to_str, committed)
 
     if not args.report_only:
         spec = data_spec(root)
         for seed in args.seeds:
             for method in args.methods:
-                if (method, seed) in finished():
+                if finished([method], [seed]):  # this run only: the cache or the committed values
                     continue  # in the cache or in the committed values
                 train_and_rank("nb201", method, seed, {"C": 8, "N": 1}, args.epochs, args.budgets, spec, archs,
                                CACHE / f"{tag(args, method, seed)}.safetensors", cache_of(method, seed), args.quiet,

@@ -163,18 +163,15 @@ def rank_cmd(
         SUBNET_ESTIMATORS,
         FinetuneConfig,
         load_checkpoint,
+        parse_subnet_estimator,
         rank_subnets,
         ranking_table,
     )
     from ..search import checkpoint_data
 
-    ests = [e.strip().lower().replace("_", "-") for e in estimators.split(",") if e.strip()]
-    known = {n.replace("_", "-"): n for n in SUBNET_ESTIMATORS}
-    bad = [e for e in ests if e not in known]
-    if bad or not ests:
-        raise ConfigError(f"unknown subnet estimator {', '.join(bad) or repr(estimators)}; use any of "
-                          f"{', '.join(SUBNET_ESTIMATORS)}")
-    ests = [known[e] for e in ests]
+    ests = list(dict.fromkeys(parse_subnet_estimator(e)[0] for e in estimators.split(",") if e.strip()))
+    if not ests:
+        raise ConfigError(f"--estimators needs at least one of {', '.join(SUBNET_ESTIMATORS)}")
     Bs = _ints(budgets, "--B", 0)
     if not (math.isfinite(lr) and lr > 0):
         raise ConfigError(f"--lr must be a number > 0, got {lr}")

@@ -131,20 +131,16 @@ class SupernetEvaluator(Evaluator):
                  data_dir: str | None = None, lr: float = 0.001, batch_size: int = 64, seed: int = 0) -> None:
         from ..data import DataSpec
         from ..oneshot import (
-            SUBNET_ESTIMATORS,
             FinetuneConfig,
             load_checkpoint,
+            parse_subnet_estimator,
             read_checkpoint_info,
         )
 
         self.path = Path(checkpoint)
         info = read_checkpoint_info(self.path)  # a missing / foreign / corrupted file fails here
         self.info = info
-        est = str(estimator).strip().lower().replace("_", "-")
-        names = {n.replace("_", "-"): n for n in SUBNET_ESTIMATORS}
-        if est not in names:
-            raise ConfigError(f"unknown subnet estimator {estimator!r}; use one of {', '.join(SUBNET_ESTIMATORS)}")
-        self.estimator = names[est]
+        self.estimator, _ = parse_subnet_estimator(estimator)  # one-line error for an unknown name
         self.B = check_int("B", B, 0)
         if self.B == 0 and self.estimator not in ("val_acc", "val_loss"):
             raise ConfigError(f"estimator {self.estimator!r} needs fine-tuning: give B >= 1 (B=0 allows only "
