@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+import torch
 
 #: Doctest name -> (module it needs, the extra that installs it).
 DOCTEST_EXTRAS: dict[str, tuple[str, str]] = {}
@@ -25,3 +26,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(
                 reason=f"needs {need[0]}: pip install 'nasrank[{need[1]}]'"
             ))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Every test and doctest uses tiny networks: one thread is fastest and steadiest on a
+    shared 2-core box."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

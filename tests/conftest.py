@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -18,10 +17,3 @@ def shared_data() -> Path:
     return root
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _one_thread():
-    """Every test uses tiny networks: one thread is fastest and steadiest on a shared 2-core box."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from nasrank.exceptions import ConfigError
 from nasrank.oneshot import (
     SUPERNET_METHODS,
+    DifferentiableMethod,
     FairNAS,
     Metaprox,
     MultiPath,
@@ -48,10 +49,17 @@ def _grads(m) -> dict[str, torch.Tensor]:
     return {k: v.grad.clone() for k, v in m.supernet.named_parameters() if v.grad is not None}
 
 
-def test_every_method_is_registered_as_a_path_method() -> None:
-    assert list_supernet_methods() == ["fairnas", "metaprox", "multipath", "multipath+metaprox",
-                                       "reptile", "spos"]
-    for name in list_supernet_methods():
+PATH_METHODS = ["fairnas", "metaprox", "multipath", "multipath+metaprox", "reptile", "spos"]
+DIFFERENTIABLE = ["darts", "darts-tse", "darts2", "drnas", "drnas-tse", "pdarts", "pdarts-sotl",
+                  "sotl-darts", "sovl-darts"]
+
+
+def test_every_method_is_registered_path_or_differentiable() -> None:
+    assert list_supernet_methods() == sorted(PATH_METHODS + DIFFERENTIABLE)
+    for name in DIFFERENTIABLE:
+        cls = SUPERNET_METHODS.get(name)
+        assert issubclass(cls, DifferentiableMethod) and not issubclass(cls, PathMethod)
+    for name in PATH_METHODS:
         m = _make(name)
         assert isinstance(m, PathMethod) and m.name == name
         assert (m.lr, m.momentum, m.nesterov, m.weight_decay) == (0.025, 0.9, True, 5e-4)

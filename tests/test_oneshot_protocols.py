@@ -12,6 +12,7 @@ from nasrank.exceptions import ConfigError
 from nasrank.oneshot import (
     SUPERNET_METHODS,
     ArchParameterization,
+    DifferentiableMethod,
     DirichletConcentration,
     FairPath,
     SoftmaxAlpha,
@@ -139,11 +140,31 @@ def test_dirichlet_draw_passes_gradients_to_the_concentration() -> None:
 
 
 # --- supernet methods --------------------------------------------------------------------------
+#: windows of 2 training-speed steps, so that the 2-4 steps of a check close windows too
+#: (and no architecture warm-up, so that the checks exercise architecture updates)
+CONFORMANCE_PARAMS = {name: {"inner_steps": 2}
+                      for name in ("sotl-darts", "darts-tse", "sovl-darts", "drnas-tse", "pdarts-sotl")}
+for _name in ("drnas", "drnas-tse", "pdarts", "pdarts-sotl"):
+    CONFORMANCE_PARAMS.setdefault(_name, {})["warmup_epochs"] = 0
+
+
+def _conformance_cases() -> list:
+    """Every (method, space); a differentiable method on the DARTS space runs the mixture of all
+    28 x 7 operations in every check (5-20 s each on CPU): those cases are ``slow``."""
+    cases = []
+    for method in SUPERNET_METHODS.list():
+        for space_name in SUPERNET_SPACES:
+            mixture = issubclass(SUPERNET_METHODS.get(method), DifferentiableMethod)
+            marks = [pytest.mark.slow] if mixture and space_name == "darts" else []
+            cases.append(pytest.param(method, space_name, marks=marks, id=f"{method}-{space_name}"))
+    return cases
+
+
 @pytest.mark.parametrize("check", sorted(SUPERNET_METHOD_CHECKS))
-@pytest.mark.parametrize("space_name", SUPERNET_SPACES)
-@pytest.mark.parametrize("method", SUPERNET_METHODS.list())
+@pytest.mark.parametrize(("method", "space_name"), _conformance_cases())
 def test_supernet_method_conformance(method: str, space_name: str, check: str) -> None:
-    SUPERNET_METHOD_CHECKS[check](supernet_method_factory(method, space_name))
+    params = CONFORMANCE_PARAMS.get(method, {})
+    SUPERNET_METHOD_CHECKS[check](supernet_method_factory(method, space_name, **params))
 
 
 def test_spos_trains_only_the_sampled_path() -> None:

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 import nasrank
 from nasrank.data import DataSpec, load_dataset
 from nasrank.exceptions import ConfigError
-from nasrank.oneshot import create_supernet_method, list_supernet_methods
+from nasrank.oneshot import SPOS, create_supernet_method, list_supernet_methods
 from nasrank.oneshot._checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointError,
@@ -51,6 +51,11 @@ def _method(name: str = "spos", space: str = "nb201", seed: int = 0, in_channels
 def _batch(seed: int = 0, n: int = 8):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def _step(m, i: int):
+    """Step ``i`` of a method (with a validation minibatch when it searches on one)."""
+    return m.step(_batch(i), _batch(100 + i)) if m.needs_validation else m.step(_batch(i))
 
 
 def _assert_same(a, b, where: str = "state") -> None:
@@ -89,7 +94,7 @@ def test_round_trip_of_every_method_continues_identically(name, tmp_path) -> Non
     m = _method(name, seed=3)
     m.set_lr(0.0123)
     for i in range(2):
-        m.step(_batch(i))
+        _step(m, i)
     path = tmp_path / f"{name}.safetensors"
     save_checkpoint(path, m, {"epochs_done": 2, "note": "x"})
     ck = load_checkpoint(path, space="nb201")
@@ -99,7 +104,7 @@ def test_round_trip_of_every_method_continues_identically(name, tmp_path) -> Non
     _assert_same(m.state_dict(), r.state_dict())
     assert r.optimizer.param_groups[0]["lr"] == 0.0123  # the current lr is part of the state
     for i in range(2, 4):  # both continue identically
-        a, b = m.step(_batch(i)), r.step(_batch(i))
+        a, b = _step(m, i), _step(r, i)
         assert a["loss"] == b["loss"] and a["archs"] == b["archs"]
     _assert_same(m.state_dict(), r.state_dict())
 
@@ -491,3 +496,63 @@ def test_bad_inputs_are_one_line_config_errors(digits, tmp_path) -> None:
         train_supernet(_method(), digits, _cfg(1), checkpoint=tmp_path / "no" / "x.safetensors")
     with pytest.raises(ConfigError, match="`data_key` must be JSON-able"):
         train_supernet(_method(), digits, _cfg(1), data_key=object())
+
+
+# --- validation minibatches and epoch hooks (differentiable searches) ---------------------------
+
+class _Bilevel(SPOS):
+    """A path method that also needs validation minibatches: records what the trainer passes."""
+
+    name = "spos"  # reuses spos' registration for checkpoints; only used in memory here
+    needs_validation = True
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.calls: list[tuple[int, int]] = []
+        self.val_labels: list[list[int]] = []
+
+    def begin_epoch(self, epoch: int, epochs: int) -> None:
+        self.calls.append((epoch, epochs))
+
+    def step(self, batch, val_batch=None):
+        assert val_batch is not None
+        self.val_labels.append(val_batch[1].tolist())
+        out = super().step(batch)
+        return {**out, "val_loss": 2.0 * len(self.val_labels)}
+
+    def epoch_info(self, batch=None):
+        return {"probe": int(batch[0].shape[0]), "steps_seen": self.steps}
+
+
+def _bilevel(seed: int = 0) -> _Bilevel:
+    return _Bilevel("nb201", seed=seed, supernet_config=nasrank.create_space("nb201").default_config("tiny"),
+                    in_channels=1)
+
+
+def test_a_method_that_needs_validation_gets_val_minibatches_and_epoch_hooks(digits) -> None:
+    train, val = digits.subset(range(64)), digits.subset(range(64, 96))  # 2 train, 1 val minibatch
+    with pytest.raises(ConfigError, match="searches on validation data: pass val_set") as e:
+        train_supernet(_bilevel(), train, _cfg(2))
+    _one_line(e)
+    with pytest.raises(ConfigError, match="fewer than batch_size=32"):
+        train_supernet(_bilevel(), train, _cfg(2), val_set=val.subset(range(10)))
+    res = train_supernet(_bilevel(), train, _cfg(2), val_set=val)
+    m = res.method
+    assert m.calls == [(0, 2), (1, 2)]  # begin_epoch before each epoch
+    assert len(m.val_labels) == 4  # one validation minibatch per step
+    # one validation minibatch per pass: it is cycled with a fresh order each pass
+    assert sorted(m.val_labels[0]) == sorted(m.val_labels[1]) == sorted(val.labels.tolist())
+    assert m.val_labels[0] != m.val_labels[1]
+    assert [h["val_loss"] for h in res.history] == [3.0, 7.0]  # mean of the steps' val_loss
+    assert [(h["probe"], h["steps_seen"]) for h in res.history] == [(32, 2), (32, 4)]
+    again = train_supernet(_bilevel(), train, _cfg(2), val_set=val)  # reproducible
+    assert again.method.val_labels == m.val_labels
+
+
+def test_val_set_is_part_of_the_data_key(digits, tmp_path) -> None:
+    train, val = digits.subset(range(64)), digits.subset(range(64, 96))
+    path = tmp_path / "ck.safetensors"
+    train_supernet(_method(), train, _cfg(1), val_set=val, checkpoint=path)
+    assert read_checkpoint_info(path)["train"]["data"]["val_examples"] == 32
+    with pytest.raises(CheckpointError, match="trained on data"):
+        train_supernet(_method(), train, _cfg(2), val_set=val.subset(range(20)), checkpoint=path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,14 +103,20 @@ def read_values(path: Path) -> dict[tuple[str, int], Values]:
 def write_values(path: Path, table: dict[tuple[str, int], Values], names: list[str],
                  gts: dict[str, dict[str, float]]) -> None:
     """Write every finished (method, seed)'s per-subnet values and ground truths as CSV (kept in
-    git: a run that spans sessions keeps its results on a fresh machine)."""
-    with open(path, "w", newline="") as f:
+    git: a run that spans sessions keeps its results on a fresh machine). Rows already in the file
+    for (method, seed) pairs this run does not have are kept (runs of other methods or seeds may
+    write the same file), and the file is replaced atomically."""
+    merged = {k: v for k, v in read_values(path).items() if k not in table}
+    merged.update(table)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["method", "seed", "arch", *names, *(f"gt_{g}" for g in gts)])
-        for (method, seed), vals in sorted(table.items()):
+        for (method, seed), vals in sorted(merged.items()):
             for arch, row in vals.items():
                 w.writerow([method, seed, arch, *(_num(row.get(n, math.nan)) for n in names),
                             *(_num(gt[arch]) for gt in gts.values())])
+    os.replace(tmp, path)
 
 
 def _num(v: float) -> str:

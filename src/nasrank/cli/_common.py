@@ -3,11 +3,14 @@ cycle)."""
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any
 
 import typer
 
-__all__ = ["Terminated", "invocation", "config_option", "C_option", "N_option"]
+__all__ = ["Terminated", "invocation", "config_option", "C_option", "N_option", "fnum", "set_threads",
+           "load_ground_truth", "training_interrupted"]
 
 #: Arguments of the running command (recorded by commands that write provenance).
 invocation: list[str] = []
@@ -34,3 +37,49 @@ def C_option() -> Any:  # noqa: N802  (named after the option it makes)
 def N_option() -> Any:  # noqa: N802
     """``--N``: shortcut for ``--config N=VALUE``."""
     return typer.Option(None, "--N", min=1, help="Shortcut for --config N=VALUE (NB201: cells per stage).")
+
+
+def fnum(v: Any, digits: int = 4) -> str:
+    """A float with ``digits`` decimals, ``-`` for anything else (None, NaN, inf).
+
+    Example:
+        >>> fnum(0.123456), fnum(None), fnum(float("nan"), 2)
+        ('0.1235', '-', '-')
+    """
+    return f"{v:.{digits}f}" if isinstance(v, float) and math.isfinite(v) else "-"
+
+
+def set_threads(threads: int) -> None:
+    """Torch CPU threads of this process."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def load_ground_truth(bench_name: str | None, space: Any, data_dir: str | None, metric: str,
+                      dataset: str | None) -> tuple[Any, dict | None]:
+    """``(benchmark, {"metric", "dataset"})`` for ``--benchmark`` (``(None, None)`` without one).
+
+    A benchmark of another space than ``space`` is a one-line
+    :class:`~nasrank.exceptions.ConfigError`; ``dataset`` is kept only when the benchmark covers it.
+    """
+    from ..exceptions import ConfigError
+
+    if bench_name is None:
+        return None, None
+    from ..benchmarks import load_benchmark
+
+    bench = load_benchmark(bench_name, root=data_dir)
+    if bench.space.name != space.name:
+        raise ConfigError(f"benchmark {bench_name!r} covers the {bench.space.name} space, the supernet is {space.name}; "
+                          f"give a benchmark of {space.name}")
+    ds = dataset if dataset in getattr(bench, "datasets", ()) else None
+    return bench, {"metric": metric, "dataset": ds}
+
+
+def training_interrupted(exc: KeyboardInterrupt, out: Path) -> None:
+    """Say that a checkpointed training stopped and how to resume it; exit 130 (143 on SIGTERM)."""
+    term = isinstance(exc, Terminated)
+    typer.echo(f"Training {'terminated' if term else 'interrupted'}; every finished epoch is in {out}: run the "
+               "same command again to resume.", err=True)
+    raise typer.Exit(143 if term else 130) from None

@@ -10,7 +10,10 @@ from typing import Any
 import typer
 
 from ..exceptions import ConfigError
-from ._common import C_option, N_option, config_option
+from ._common import C_option, N_option, config_option, training_interrupted
+from ._common import fnum as _f
+from ._common import load_ground_truth as _ground_truth
+from ._common import set_threads as _threads
 
 app = typer.Typer(help="One-shot NAS: train a supernet (SPOS, FairNAS, MultiPath, Reptile, Metaprox) and "
                        "rank its subnets by TSE/SoTL after a few fine-tuning minibatches.",
@@ -25,12 +28,6 @@ def _ints(text: str, option: str, minimum: int) -> list[int]:
     if not vals or any(v < minimum for v in vals):
         raise ConfigError(f"{option} needs ints >= {minimum}; got {text!r}")
     return sorted(set(vals))
-
-
-def _threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 @app.command("train")
@@ -60,11 +57,20 @@ def train_cmd(
 ) -> None:
     """Train a supernet with a one-shot method; re-running the same command resumes from --out."""
     from ..data import DataSpec
-    from ..oneshot import SupernetTrainConfig, create_supernet_method, train_supernet
+    from ..oneshot import (
+        SUPERNET_METHODS,
+        SupernetTrainConfig,
+        create_supernet_method,
+        train_supernet,
+    )
     from ..search import parse_assignments
     from ..spaces import SPACES
 
     sp = SPACES.get(space)()
+    cls = SUPERNET_METHODS.get(method)  # an unknown name: one line with the known ones
+    if cls.needs_validation or hasattr(cls, "arch_weights"):  # trains a mixture, not paths
+        raise ConfigError(f"method {method!r} is a differentiable architecture search, not one-shot "
+                          f"path training; run it with: nasrank darts --method {method}")
     params = parse_assignments(param, "--param", "k=4")
     if lr is not None:
         if not (math.isfinite(lr) and lr > 0):
@@ -85,11 +91,7 @@ def train_cmd(
     try:
         res = train_supernet(m, train, tcfg, checkpoint=out, data_key=spec.key(), progress=not quiet)
     except KeyboardInterrupt as exc:
-        from ._common import Terminated
-
-        typer.echo(f"Training {'terminated' if isinstance(exc, Terminated) else 'interrupted'}; every finished "
-                   f"epoch is in {out}: run the same command again to resume.", err=True)
-        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+        training_interrupted(exc, out)
     last = res.history[-1] if res.history else {}
     summary = {"checkpoint": str(out), "method": m.name, "space": sp.name, "supernet_config": build,
                "epochs": len(res.history), "resumed_from": res.resumed_from, "final_loss": last.get("loss"),
@@ -105,24 +107,6 @@ def train_cmd(
         typer.echo(f"checkpoint: {out}")
     if res.diverged:
         raise typer.Exit(1)
-
-
-def _f(v: Any, digits: int = 4) -> str:
-    return f"{v:.{digits}f}" if isinstance(v, float) and math.isfinite(v) else "-"
-
-
-def _ground_truth(bench_name: str | None, space: Any, data_dir: str | None, metric: str,
-                  dataset: str | None) -> tuple[Any, dict | None]:
-    if bench_name is None:
-        return None, None
-    from ..benchmarks import load_benchmark
-
-    bench = load_benchmark(bench_name, root=data_dir)
-    if bench.space.name != space.name:
-        raise ConfigError(f"benchmark {bench_name!r} covers the {bench.space.name} space, the supernet is {space.name}; "
-                          f"give a benchmark of {space.name}")
-    ds = dataset if dataset in getattr(bench, "datasets", ()) else None
-    return bench, {"metric": metric, "dataset": ds}
 
 
 @app.command("rank")

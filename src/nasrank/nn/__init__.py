@@ -15,7 +15,7 @@ from .ops import (
     Zero,
 )
 from .profile import count_parameters
-from .supernet import SoftmaxAlpha, SupernetBase
+from .supernet import PARAM_FREE_OPS, SoftmaxAlpha, SupernetBase
 
 __all__ = [
     "AvgPool3x3",
@@ -27,6 +27,7 @@ __all__ = [
     "ResNetBasicBlock",
     "SepConv",
     "SoftmaxAlpha",
+    "PARAM_FREE_OPS",
     "SupernetBase",
     "Zero",
     "count_parameters",

@@ -37,7 +37,11 @@ from torch import nn
 from .._rng import as_generator
 from ..exceptions import ConfigError
 
-__all__ = ["SoftmaxAlpha", "SupernetBase", "weight_rows"]
+__all__ = ["SoftmaxAlpha", "SupernetBase", "weight_rows", "PARAM_FREE_OPS"]
+
+#: Candidate operations without learnable weights (a differentiable search that "collapses"
+#: chooses many of them; seed 002 Fig. 4.15).
+PARAM_FREE_OPS = frozenset({"none", "skip_connect", "avg_pool_3x3", "max_pool_3x3"})
 
 
 def weight_rows(weights: Any, shape: tuple[int, int]) -> tuple[list[list[float]], Any]:
@@ -436,6 +440,46 @@ class SupernetBase(nn.Module, ABC):
     def without_edge(self, e: int, weights: np.ndarray | None = None) -> np.ndarray:
         """Weights with every candidate of edge ``e`` removed."""
         return self.arch_param.without_edge(e, weights)
+
+    def arch_from_weights(self, weights: Any) -> tuple[int, ...]:
+        """The architecture a differentiable search derives from a weight matrix: on every edge
+        the operation with the largest weight (NAS-Bench-201's DARTS genotype; ``none`` may win).
+        Spaces whose cells keep only some input edges override it (DARTS). Masked operations
+        (weight exactly 0) never win over a positive weight.
+
+        Example:
+            >>> class Toy(SupernetBase):
+            ...     ops = ("a", "b")
+            ...     def __init__(self):
+            ...         super().__init__(); self._init_arch(2)
+            ...     def forward(self, x, weights=None): return x
+            ...     def path_weights(self, arch): return np.eye(2)[list(arch)]
+            ...     def arch_from_decisions(self, decided, removed=()):
+            ...         return tuple(decided[e] for e in range(2))
+            >>> Toy().arch_from_weights([[0.2, 0.8], [0.6, 0.4]])
+            (1, 0)
+        """
+        w = np.asarray(weights.detach().cpu().numpy() if isinstance(weights, torch.Tensor)
+                       else weights, dtype=np.float64)
+        if w.shape != (self.num_edges, len(self.ops)):
+            raise ConfigError(f"weights must have shape {(self.num_edges, len(self.ops))}, "
+                              f"got {w.shape}")
+        return self.arch_from_decisions({e: int(np.argmax(row)) for e, row in enumerate(w)})
+
+    def path_ops(self, arch: Sequence[int]) -> list[str]:
+        """Names of the operations the single path of ``arch`` uses, one per used edge (the
+        non-zero entries of :meth:`path_weights`)."""
+        w = self.path_weights(arch)
+        return [self.ops[int(o)] for e, o in zip(*np.nonzero(w), strict=True)]
+
+    def param_free_count(self, arch: Sequence[int]) -> int:
+        """Operations of the path of ``arch`` without learnable weights (:data:`PARAM_FREE_OPS`:
+        none, skip, pooling) -- the measure of a collapsed differentiable search."""
+        return sum(op in PARAM_FREE_OPS for op in self.path_ops(arch))
+
+    def skip_count(self, arch: Sequence[int]) -> int:
+        """``skip_connect`` operations on the path of ``arch``."""
+        return sum(op == "skip_connect" for op in self.path_ops(arch))
 
     def genotype(self) -> tuple[int, ...]:
         """The architecture of the fully discretised supernet (raises if edges are undecided)."""

@@ -6,10 +6,15 @@ training methods, operation scoring and Zero-Cost-PT.
   :class:`ArchParameterization` (how a step's weight matrices are produced):
   :class:`SoftmaxAlpha`, :class:`DirichletConcentration`, :class:`UniformPath`,
   :class:`FairPath`;
-* **Methods** — :data:`SUPERNET_METHODS` (``spos``, ``multipath``, ``fairnas``, ``reptile``,
-  ``metaprox``, ``multipath+metaprox``): :class:`SupernetMethod`, the SGD path-training base
-  :class:`PathMethod`, :class:`SPOS`, :class:`MultiPath`, :class:`FairNAS`, :class:`Reptile`,
-  :class:`Metaprox`, :class:`MultiPathMetaprox`; :func:`create_supernet_method`; conformance:
+* **Methods** — :data:`SUPERNET_METHODS`: one-shot path training (``spos``, ``multipath``,
+  ``fairnas``, ``reptile``, ``metaprox``, ``multipath+metaprox``: :class:`SupernetMethod`, the
+  SGD path-training base :class:`PathMethod`, :class:`SPOS`, :class:`MultiPath`,
+  :class:`FairNAS`, :class:`Reptile`, :class:`Metaprox`, :class:`MultiPathMetaprox`) and
+  differentiable search (``darts``, ``darts2``, ``sotl-darts`` / ``darts-tse``, ``sovl-darts``,
+  ``drnas``, ``drnas-tse``, ``pdarts``, ``pdarts-sotl``: :class:`DifferentiableMethod`,
+  :class:`DARTS`, :class:`DARTSSecondOrder`, :class:`SoTLDARTS`, :class:`SoVLDARTS`,
+  :class:`DrNAS`, :class:`DrNASTSE`, :class:`PDARTS`, :class:`PDARTSSoTL`);
+  :func:`create_supernet_method`; conformance:
   :func:`nasrank.testing.supernets.check_supernet_method`;
 * **Training** — :func:`train_supernet` (:class:`SupernetTrainConfig`: epochs, batch size, cosine
   learning rate; a safetensors checkpoint after every epoch, resumed bit-identically, progress bar)
@@ -46,6 +51,8 @@ from ._checkpoint import (
     read_checkpoint_info,
     save_checkpoint,
 )
+from ._darts import DARTS, DARTSTSE, DARTSSecondOrder, DifferentiableMethod, SoTLDARTS, SoVLDARTS
+from ._drnas import DrNAS, DrNASTSE
 from ._meta import Metaprox, MultiPathMetaprox, Reptile
 from ._methods import (
     SPOS,
@@ -57,6 +64,7 @@ from ._methods import (
 )
 from ._multipath import FairNAS, MultiPath
 from ._params import DirichletConcentration, FairPath, UniformPath
+from ._pdarts import PDARTS, PDARTSSoTL
 from ._protocols import ArchParameterization, Supernet
 from ._proxy import INACTIVE_RELUS, proxy_sign, supernet_score
 from ._rank import rank_subnets, ranking_table
@@ -104,6 +112,16 @@ __all__ = [
     "Reptile",
     "Metaprox",
     "MultiPathMetaprox",
+    "DifferentiableMethod",
+    "DARTS",
+    "DARTSSecondOrder",
+    "SoTLDARTS",
+    "DARTSTSE",
+    "SoVLDARTS",
+    "DrNAS",
+    "DrNASTSE",
+    "PDARTS",
+    "PDARTSSoTL",
     "create_supernet_method",
     "list_supernet_methods",
     "SupernetTrainConfig",

@@ -98,6 +98,10 @@ class SupernetMethod(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: Whether :meth:`step` needs a validation minibatch (``val_batch``) next to the training
+    #: one (bilevel differentiable searches such as DARTS); the trainer then requires a
+    #: validation set.
+    needs_validation: ClassVar[bool] = False
     candidates: int = 10
 
     def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
@@ -118,10 +122,22 @@ class SupernetMethod(ABC):
         self.steps = 0
 
     @abstractmethod
-    def step(self, batch: Batch) -> dict[str, Any]:
+    def step(self, batch: Batch, val_batch: Batch | None = None) -> dict[str, Any]:
         """One training step on ``batch``; returns ``{"loss": float, "arch": arch or None,
-        "archs": [arch, ...]}`` (``archs``: the paths trained; ``arch``: the path when there is
-        exactly one)."""
+        "archs": [arch, ...]}`` (``archs``: the paths trained, empty for a mixture of all of
+        them; ``arch``: the path when there is exactly one). ``val_batch`` is a validation
+        minibatch for methods with :attr:`needs_validation` (ignored by the others); such a step
+        may also return ``"val_loss"``."""
+
+    def begin_epoch(self, epoch: int, epochs: int) -> None:  # noqa: B027  (optional hook)
+        """Called by the trainer at the start of every (0-based) ``epoch`` of ``epochs``, before
+        the epoch's learning rate is set. Progressive methods change stage here (the stage is
+        part of their state); the default does nothing."""
+
+    def epoch_info(self, batch: Batch | None = None) -> dict[str, Any]:
+        """JSON-able facts recorded in the trainer's history after every epoch (``batch``: a
+        fixed probe minibatch, e.g. for a Hessian eigenvalue); default none."""
+        return {}
 
     @abstractmethod
     def set_lr(self, lr: float) -> None:
@@ -288,8 +304,8 @@ class PathMethod(SupernetMethod):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def step(self, batch: Batch) -> dict[str, Any]:
-        """Train the step's paths on ``batch`` with one optimiser update.
+    def step(self, batch: Batch, val_batch: Batch | None = None) -> dict[str, Any]:
+        """Train the step's paths on ``batch`` with one optimiser update (``val_batch`` unused).
 
         Returns:
             ``{"loss": mean cross-entropy of the paths (before the update), "arch": the path if
@@ -385,7 +401,7 @@ def list_supernet_methods(pattern: str | None = None) -> list[str]:
     """Names of the registered supernet methods.
 
     Example:
-        >>> list_supernet_methods()
-        ['fairnas', 'metaprox', 'multipath', 'multipath+metaprox', 'reptile', 'spos']
+        >>> list_supernet_methods("*darts*")
+        ['darts', 'darts-tse', 'darts2', 'pdarts', 'pdarts-sotl', 'sotl-darts', 'sovl-darts']
     """
     return SUPERNET_METHODS.list(pattern)

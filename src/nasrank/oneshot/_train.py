@@ -25,7 +25,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,18 +145,44 @@ def _aug_seed(seed: int, epoch: int) -> int:
     return int(np.random.default_rng([seed, epoch, 1]).integers(2**63 - 1))
 
 
-def _data_key(data_key: Any, train_set: ImageDataset) -> Any:
+def _val_stream(val_set: ImageDataset, config: SupernetTrainConfig, seed: int, epoch: int,
+                device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Validation minibatches of an epoch, endless: pass ``k`` visits ``val_set`` in the order
+    drawn by ``[seed, epoch, 2, k]`` with the augmentation drawn by ``[seed, epoch, 3, k]``."""
+    k = 0
+    while True:
+        aug = int(np.random.default_rng([seed, epoch, 3, k]).integers(2**63 - 1))
+        gen = torch.Generator(device=device).manual_seed(aug)
+        yield from val_set.batches(
+            config.batch_size, shuffle=True, seed=np.random.default_rng([seed, epoch, 2, k]),
+            device=device, augment=config.augment, drop_last=config.drop_last, generator=gen)
+        k += 1
+
+
+def _data_key(data_key: Any, train_set: ImageDataset, val_set: ImageDataset | None = None) -> Any:
     if isinstance(data_key, DataSpec):
         data_key = data_key.key()
     if data_key is None:  # a description of the examples: resuming on other data is refused
         data_key = {"dataset": train_set.name, "examples": len(train_set),
                     "image_shape": list(train_set.image_shape),
                     "num_classes": int(train_set.num_classes)}
+        if val_set is not None:
+            data_key["val_examples"] = len(val_set)
     try:
         return json.loads(json.dumps(data_key, allow_nan=False))
     except (TypeError, ValueError):
         raise ConfigError(f"`data_key` must be JSON-able (str, numbers, lists, dicts) or a "
                           f"DataSpec, got {type(data_key).__name__}") from None
+
+
+def _jsonable(info: Any, name: str) -> dict[str, Any]:
+    if not isinstance(info, Mapping):
+        raise ConfigError(f"supernet method {name!r}: epoch_info() must return a dict")
+    try:
+        return json.loads(json.dumps(dict(info)))
+    except (TypeError, ValueError):
+        raise ConfigError(f"supernet method {name!r}: epoch_info() must return JSON-able "
+                          "values (str, numbers, lists, dicts)") from None
 
 
 def _norm(value: Any) -> Any:
@@ -300,6 +326,7 @@ def train_supernet(
     train_set: ImageDataset,
     config: SupernetTrainConfig | None = None,
     *,
+    val_set: ImageDataset | None = None,
     checkpoint: str | os.PathLike | None = None,
     progress: bool = False,
     device: str | torch.device = "cpu",
@@ -308,10 +335,15 @@ def train_supernet(
 ) -> SupernetTrainResult:
     """Train ``method``'s supernet on ``train_set`` for ``config.epochs`` epochs (in place).
 
-    Each epoch ``e`` sets the learning rate ``config.lr_at(e, method.lr)`` and calls
-    ``method.step(batch)`` on every minibatch, in an order and with an augmentation drawn from
-    ``(method.seed, e)``. After each epoch the checkpoint (if any) is saved, then ``on_epoch`` is
-    called with the epoch's history entry. A NaN or infinite step loss ends training at once:
+    Each epoch ``e`` calls ``method.begin_epoch(e, config.epochs)``, sets the learning rate
+    ``config.lr_at(e, method.lr)`` and calls ``method.step(batch)`` on every minibatch, in an order
+    and with an augmentation drawn from ``(method.seed, e)``; a method that
+    :attr:`~nasrank.oneshot.SupernetMethod.needs_validation` (DARTS-style bilevel search) gets
+    ``method.step(batch, val_batch)`` with validation minibatches drawn the same way from
+    ``val_set`` (cycled when it has fewer). After each epoch the history entry gets the mean
+    ``val_loss`` (when steps report one) and ``method.epoch_info(probe)`` (``probe``: the first
+    ``batch_size`` examples of ``val_set``, else of ``train_set``, not augmented), the checkpoint
+    (if any) is saved, then ``on_epoch`` is called with the entry. A NaN or infinite step loss ends training at once:
     the epoch's entry says ``diverged``, the method is reset to its state from before the epoch
     (so the checkpoint keeps finite weights) and the result says ``diverged``; nothing is raised.
 
@@ -320,6 +352,8 @@ def train_supernet(
             trained in place. Its ``num_classes`` / ``in_channels`` must fit ``train_set``.
         train_set: Training images.
         config: Trainer settings (default :class:`SupernetTrainConfig`).
+        val_set: Validation images (required by methods that need validation minibatches; for
+            the others only the per-epoch probe minibatch comes from it).
         checkpoint: File saved after every epoch. If it exists, training resumes from it: the
             method's config, the trainer config (but ``epochs``) and the data key must match
             (else a :class:`~nasrank.oneshot.CheckpointError` names the difference), the method's
@@ -376,10 +410,24 @@ def train_supernet(
         raise ConfigError(f"the training set has {n} examples, fewer than batch_size="
                           f"{config.batch_size} with drop_last=True: no step would run; lower "
                           "batch_size")
+    if val_set is not None and not isinstance(val_set, ImageDataset):
+        raise ConfigError(f"`val_set` must be a nasrank.data.ImageDataset, got {type(val_set).__name__}")
+    if method.needs_validation:
+        if val_set is None:
+            raise ConfigError(f"supernet method {method.name!r} searches on validation data: pass "
+                              "val_set (e.g. hold out half of the training data)")
+        if val_set.image_shape[0] != channels:
+            raise ConfigError(f"the validation images have {val_set.image_shape[0]} channel(s) but "
+                              f"the training images {channels}; use the same dataset for both")
+        n_val = len(val_set)
+        if n_val == 0 or (config.drop_last and n_val < config.batch_size):
+            raise ConfigError(f"the validation set has {n_val} examples, fewer than batch_size="
+                              f"{config.batch_size}: no validation minibatch; use more validation "
+                              "examples or a smaller batch_size")
     if on_epoch is not None and not callable(on_epoch):
         raise ConfigError("`on_epoch` must be a callable taking the epoch's history entry")
     device = torch.device(device)
-    data = _data_key(data_key, train_set)
+    data = _data_key(data_key, train_set, val_set)
     path = output_file(checkpoint, "checkpoint") if checkpoint is not None else None
 
     result = SupernetTrainResult(method=method, config=config, checkpoint=path)
@@ -401,6 +449,9 @@ def train_supernet(
     label = f"{method.name} {method.space.name} seed {method.seed}"
     start = len(result.history)
     train_set = train_set.to(device)
+    val_set = val_set.to(device) if val_set is not None else None
+    probe = next(iter((val_set if val_set is not None else train_set).batches(
+        config.batch_size, shuffle=False, device=device)))
     with _Progress(progress, label, config.epochs, start, steps_per_epoch) as bar:
         if result.resumed_from:
             bar.message(f"resumed from {str(path)!r} after epoch {result.resumed_from}"
@@ -409,16 +460,24 @@ def train_supernet(
             if result.diverged:
                 break
             before = method.state_dict()  # restored if this epoch diverges
+            method.begin_epoch(e, config.epochs)
             lr = config.lr_at(e, base_lr)
             method.set_lr(lr)
             gen = torch.Generator(device=device).manual_seed(_aug_seed(method.seed, e))
             batches = train_set.batches(
                 config.batch_size, shuffle=True, seed=np.random.default_rng([method.seed, e]),
                 device=device, augment=config.augment, drop_last=config.drop_last, generator=gen)
+            vals = (_val_stream(val_set, config, method.seed, e, device)
+                    if method.needs_validation and val_set is not None else None)
             t0 = time.perf_counter()
             total, steps, bad = 0.0, 0, False
+            val_total, val_steps = 0.0, 0
             for batch in batches:
-                loss = float(method.step(batch)["loss"])
+                out = method.step(batch, next(vals)) if vals is not None else method.step(batch)
+                loss = float(out["loss"])
+                if out.get("val_loss") is not None:
+                    val_total += float(out["val_loss"])
+                    val_steps += 1
                 total += loss
                 steps += 1
                 bar.step(e, total / steps)
@@ -427,10 +486,14 @@ def train_supernet(
                     break
             entry = {"epoch": e, "loss": total / steps, "lr": lr,
                      "seconds": time.perf_counter() - t0, "steps": steps, "diverged": bad}
+            if val_steps:
+                entry["val_loss"] = val_total / val_steps
             result.history.append(entry)
             result.diverged = bad
             if bad:  # keep the last finite weights (in memory and in the checkpoint)
                 method.load_state_dict(before)
+            else:
+                entry.update(_jsonable(method.epoch_info(probe), method.name))
             save()
             bar.epoch(entry)
             if bad:

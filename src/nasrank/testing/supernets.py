@@ -7,7 +7,11 @@ methods can use it too once registered::
     check_supernet_method("my-method", "nb201")
 
 Each check builds the method on the space's ``"tiny"`` configuration and raises
-``AssertionError`` naming the broken invariant.
+``AssertionError`` naming the broken invariant. Methods that train the mixture of all paths
+(differentiable searches: a step reports ``archs == []``) are held to the same invariants with
+their architecture parameters (``method.arch.parameters()``) exempt from "only used weights
+change" and from ``set_lr`` (they have their own optimiser); methods that
+:attr:`~nasrank.oneshot.SupernetMethod.needs_validation` get validation minibatches.
 """
 
 from __future__ import annotations
@@ -42,11 +46,33 @@ def supernet_method_factory(name: str, space: Any = "nb201", **params: Any) -> C
     return lambda seed: create_supernet_method(name, sp, seed=seed, **kw)
 
 
-def _batches(method: Any, n: int = 4, size: int = 6) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(method: Any, n: int = 4, size: int = 6, seed: int = 1234
+             ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     shape = method.space.tiny_input_shape
-    g = torch.Generator().manual_seed(1234)
+    g = torch.Generator().manual_seed(seed)
     return [(torch.randn(size, *shape, generator=g), torch.randint(0, _CLASSES, (size,), generator=g))
             for _ in range(n)]
+
+
+def _val(method: Any, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``i``-th validation minibatch of the checks (fixed, independent of the training ones)."""
+    return _batches(method, i + 1, seed=4321)[i]
+
+
+def _step(method: Any, batch: tuple[torch.Tensor, torch.Tensor], i: int = 0) -> Any:
+    """``method.step(batch)``, with the ``i``-th validation minibatch when the method needs one."""
+    if getattr(method, "needs_validation", False):
+        return method.step(batch, _val(method, i))
+    return method.step(batch)
+
+
+def _arch_names(method: Any) -> set[str]:
+    """Names of the supernet parameters that are architecture parameters of a differentiable
+    method (exempt from the path checks; they have their own optimiser)."""
+    arch = getattr(method, "arch", None)
+    params = arch.parameters() if arch is not None and hasattr(arch, "parameters") else []
+    ids = {id(p) for p in params}
+    return {k for k, p in method.supernet.named_parameters() if id(p) in ids}
 
 
 def _weights(method: Any) -> dict[str, torch.Tensor]:
@@ -62,7 +88,9 @@ def _check_output(m: Any, out: Any) -> None:
         "step() must return a dict with 'loss', 'arch' and 'archs'"
     assert torch.isfinite(torch.tensor(float(out["loss"]))), f"non-finite loss {out['loss']}"
     archs = out["archs"]
-    assert isinstance(archs, list) and archs, "step()['archs'] must be a non-empty list of paths"
+    assert isinstance(archs, list), "step()['archs'] must be a list of paths ([]: the mixture)"
+    assert archs or _arch_names(m) or getattr(m, "arch", None) is not None, \
+        "step()['archs'] may be empty only for a method that trains architecture parameters"
     for a in archs:
         assert m.space.validate(a) == tuple(a), f"step() reported {a!r}, not an architecture of the space"
     expected = tuple(archs[0]) if len(archs) == 1 else None
@@ -75,21 +103,24 @@ def check_step_changes_weights(make: Callable[[int], Any]) -> None:
     m = make(0)
     b = _batches(m, 1)[0]
     before = _weights(m)
-    out = m.step(b)
+    out = _step(m, b)
     _check_output(m, out)
     assert not _same(before, _weights(m)), "a training step left every supernet weight unchanged"
     assert m.steps == 1, "steps does not count the training steps"
 
 
-def _used_parameters(supernet: Any, archs: list[Any], batch: tuple[torch.Tensor, torch.Tensor]) -> set[str]:
+def _used_parameters(supernet: Any, archs: list[Any], batch: tuple[torch.Tensor, torch.Tensor],
+                     mixture: Any = None) -> set[str]:
     """Names of the parameters that get a gradient when (a copy of) ``supernet`` runs the
-    multi-hot weights of ``archs`` on ``batch``."""
+    multi-hot weights of ``archs`` (or, for ``archs == []``, the weight matrix ``mixture``) on
+    ``batch``."""
     net = copy.deepcopy(supernet)
     net.train()
     for p in net.parameters():
         p.grad = None
     x, y = batch
-    F.cross_entropy(net(x, net.paths_weights(archs)), y).backward()
+    w = net.paths_weights(archs) if archs else mixture
+    F.cross_entropy(net(x, w), y).backward()
     return {k for k, p in net.named_parameters() if p.grad is not None}
 
 
@@ -97,16 +128,22 @@ def check_step_changes_only_used_paths(make: Callable[[int], Any]) -> None:
     """A step (after three others, so that momentum buffers exist) changes only the parameters
     that receive a gradient when the supernet runs ``paths_weights(archs)`` of the step's
     reported paths: the weights of unused operations stay bit-identical (no update from
-    momentum or weight decay either)."""
+    momentum or weight decay either). For a mixture step (``archs == []``) the used operations
+    are those with a non-zero weight in ``method.arch_weights()`` before the step (masked
+    operations must stay untouched)."""
     m = make(1)
     bs = _batches(m, 4)
-    for b in bs[:3]:
-        m.step(b)
+    for i, b in enumerate(bs[:3]):
+        _step(m, b, i)
     snapshot = copy.deepcopy(m.supernet)
+    mixture = m.arch_weights() if hasattr(m, "arch_weights") else None
     before = {k: v.detach().clone() for k, v in m.supernet.named_parameters()}
-    out = m.step(bs[3])
+    out = _step(m, bs[3], 3)
     _check_output(m, out)
-    used = _used_parameters(snapshot, [tuple(a) for a in out["archs"]], bs[3])
+    archs = [tuple(a) for a in out["archs"]]
+    assert archs or mixture is not None, \
+        "a method whose step trains the mixture (archs == []) must have arch_weights()"
+    used = _used_parameters(snapshot, archs, bs[3], mixture) | _arch_names(m)
     changed = {k for k, v in m.supernet.named_parameters() if not torch.equal(v, before[k])}
     extra = sorted(changed - used)
     assert not extra, (f"a step changed {len(extra)} parameters its paths do not use, "
@@ -132,23 +169,26 @@ def check_config_roundtrip(make: Callable[[int], Any]) -> None:
     assert type(r) is type(m), f"config() rebuilt a {type(r).__name__}, not a {type(m).__name__}"
     assert r.config() == m.config(), "the rebuilt method's config() differs"
     assert _same(_weights(m), _weights(r)), "the rebuilt method's initial weights differ"
-    for b in _batches(m, 2):
-        o1, o2 = m.step(b), r.step(b)
+    for i, b in enumerate(_batches(m, 2)):
+        o1, o2 = _step(m, b, i), _step(r, b, i)
         assert float(o1["loss"]) == float(o2["loss"]) and o1["archs"] == o2["archs"], \
             "the rebuilt method trains differently"
     assert _same(_weights(m), _weights(r)), "the rebuilt method's weights diverge"
 
 
 def check_set_lr(make: Callable[[int], Any]) -> None:
-    """``set_lr`` sets the learning rate of the next steps: at 0 a step changes no parameter;
-    the configured base ``lr`` (if any) is not changed by it."""
+    """``set_lr`` sets the learning rate of the next steps: at 0 a step changes no parameter
+    (architecture parameters excepted: they have their own optimiser); the configured base
+    ``lr`` (if any) is not changed by it."""
     m = make(0)
     b = _batches(m, 1)[0]
     base = getattr(m, "lr", None)
     m.set_lr(0.0)
     before = {k: v.detach().clone() for k, v in m.supernet.named_parameters()}
-    m.step(b)
-    moved = [k for k, v in m.supernet.named_parameters() if not torch.equal(v, before[k])]
+    _step(m, b)
+    arch = _arch_names(m)
+    moved = [k for k, v in m.supernet.named_parameters()
+             if k not in arch and not torch.equal(v, before[k])]
     assert not moved, f"after set_lr(0.0) a step changed {moved[:3]}"
     assert getattr(m, "lr", None) == base, "set_lr changed the configured base `lr`"
 
@@ -158,7 +198,7 @@ def check_deterministic(make: Callable[[int], Any]) -> None:
     runs = []
     for seed in (3, 3, 4):
         m = make(seed)
-        losses = [float(m.step(b)["loss"]) for b in _batches(m, 3)]
+        losses = [float(_step(m, b, i)["loss"]) for i, b in enumerate(_batches(m, 3))]
         runs.append((losses, _weights(m)))
     assert runs[0][0] == runs[1][0], "losses differ between two runs with the same seed"
     assert _same(runs[0][1], runs[1][1]), "weights differ between two runs with the same seed"
@@ -170,18 +210,18 @@ def check_state_roundtrip(make: Callable[[int], Any]) -> None:
     weights, architecture draws), and the saved state is not changed by later steps."""
     m = make(5)
     bs = _batches(m, 4)
-    for b in bs[:2]:
-        m.step(b)
+    for i, b in enumerate(bs[:2]):
+        _step(m, b, i)
     m.set_lr(0.5 * float(getattr(m, "lr", 0.01)))  # the current learning rate is state too
     state = m.state_dict()
     saved = {k: v.clone() for k, v in state["supernet"].items()} if "supernet" in state else None
-    cont = [m.step(b) for b in bs[2:]]
+    cont = [_step(m, b, i + 2) for i, b in enumerate(bs[2:])]
     if saved is not None:
         assert _same(saved, state["supernet"]), "state_dict() shares tensors with the live method"
     r = make(6)  # another seed: everything must come from the state
     r.load_state_dict(state)
     assert r.steps == 2, "load_state_dict did not restore the step count"
-    again = [r.step(b) for b in bs[2:]]
+    again = [_step(r, b, i + 2) for i, b in enumerate(bs[2:])]
     assert [float(o["loss"]) for o in cont] == [float(o["loss"]) for o in again], \
         "a restored method's losses differ from the original's"
     assert [o.get("archs") for o in cont] == [o.get("archs") for o in again], \
@@ -194,7 +234,7 @@ def check_derive(make: Callable[[int], Any]) -> None:
     supernet; a given score callable decides between candidates."""
     m = make(0)
     bs = _batches(m, 2)
-    m.step(bs[0])
+    _step(m, bs[0])
     before = _weights(m)
     a1 = m.derive(batch=bs[1])
     a2 = m.derive(batch=bs[1])
@@ -207,6 +247,21 @@ def check_derive(make: Callable[[int], Any]) -> None:
     assert sum(best) >= sum(worst), "derive(score=...) does not prefer higher scores"
 
 
+def check_epoch_info(make: Callable[[int], Any]) -> None:
+    """The trainer's hooks work: ``begin_epoch`` accepts an epoch, ``epoch_info`` returns a
+    JSON-able dict, and an ``"arch"`` it reports is an architecture string of the space."""
+    m = make(0)
+    b = _batches(m, 1)[0]
+    m.begin_epoch(0, 2)
+    _step(m, b)
+    info = m.epoch_info(b)
+    assert isinstance(info, dict), "epoch_info() must return a dict"
+    json.dumps(info)  # raises if it is not JSON-able
+    if "arch" in info:
+        a = m.space.from_str(info["arch"])
+        assert m.space.validate(a) == tuple(a), f"epoch_info() reported {info['arch']!r}"
+
+
 SUPERNET_METHOD_CHECKS: dict[str, Callable[[Callable[[int], Any]], None]] = {
     "step_changes_weights": check_step_changes_weights,
     "step_changes_only_used_paths": check_step_changes_only_used_paths,
@@ -215,6 +270,7 @@ SUPERNET_METHOD_CHECKS: dict[str, Callable[[Callable[[int], Any]], None]] = {
     "deterministic": check_deterministic,
     "state_roundtrip": check_state_roundtrip,
     "derive": check_derive,
+    "epoch_info": check_epoch_info,
 }
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..._validate import check_int as _check_int
-from ...exceptions import InvalidArchitectureError
+from ...exceptions import ConfigError, InvalidArchitectureError
 from ...nn.mixed import MixedOp
 from ...nn.ops import FactorizedReduce
 from ...nn.supernet import SupernetBase
@@ -185,6 +185,40 @@ class DARTSSupernet(SupernetBase):
                     out.append([e for e in edges if e not in gone])
                 start += k + 2
         return out
+
+    def arch_from_weights(self, weights: Any) -> Arch:
+        """The DARTS genotype of a weight matrix: per node the 2 input edges with the largest
+        weight of a candidate other than ``none``, each with that candidate (Liu et al., 2019).
+
+        Example:
+            >>> net = DARTSSupernet(C=2, layers=3)
+            >>> w = np.full((28, 7), 0.1); w[:, 3] = 0.4          # sep_conv_3x3 everywhere
+            >>> a = net.arch_from_weights(w)
+            >>> net.space.to_str(a).startswith("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1)")
+            True
+        """
+        w = np.asarray(weights.detach().cpu().numpy() if isinstance(weights, torch.Tensor)
+                       else weights, dtype=np.float64)
+        if w.shape != (self.num_edges, len(self.ops)):
+            raise ConfigError(f"weights must have shape {(self.num_edges, len(self.ops))}, "
+                              f"got {w.shape}")
+        cols = [i for i, name in enumerate(self.ops) if name != "none"]
+        n_e = len(cell_edges())
+        decided: dict[int, int] = {}
+        removed: list[int] = []
+        for base in (0, n_e):
+            start = 0
+            for k in range(STEPS):
+                edges = list(range(base + start, base + start + k + 2))
+                strength = {e: float(w[e, cols].max()) for e in edges}
+                keep = sorted(sorted(edges, key=lambda e: -strength[e])[:2])
+                for e in edges:
+                    if e in keep:
+                        decided[e] = cols[int(np.argmax(w[e, cols]))]
+                    else:
+                        removed.append(e)
+                start += k + 2
+        return self.arch_from_decisions(decided, removed)
 
     def arch_from_decisions(self, decided: Mapping[int, int], removed: Collection[int] = ()
                             ) -> Arch:

@@ -90,7 +90,7 @@ class NB201SearchCell(nn.Module):
                             inactive += units
                         continue
                     if o == _SKIP:
-                        t = src
+                        t = ops[o](src)  # the Identity module: forward hooks (e.g. dropout) apply
                     elif o == _POOL:
                         t = avg_pool_3x3(src)
                     else:
