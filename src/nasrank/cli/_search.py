@@ -154,18 +154,75 @@ def _summary(results: list[Any], ev: Any, bench: Any, as_json: bool, store: Path
 
 
 def report_cmd(
-    store: Path = typer.Argument(..., help="Results store written by nasrank search --store."),  # noqa: B008
-    out: Path = typer.Option(Path("search-report"), "--out", help="Directory for anytime.png, anytime.csv, runs.csv."),  # noqa: B008
-    value: str = typer.Option(None, "--value", help="test_acc (default when recorded) or score."),
+    paths: list[Path] = typer.Argument(..., help="A results store written by nasrank search --store, or one or more "  # noqa: B008
+                                                 "search checkpoints written by nasrank darts (trajectories)."),
+    out: Path = typer.Option(Path("search-report"), "--out", help="Directory for anytime.png, anytime.csv, runs.csv "  # noqa: B008
+                                                                  "(store) or trajectory.png, trajectory.csv, "
+                                                                  "trajectory_runs.csv (checkpoints)."),
+    value: str = typer.Option(None, "--value", help="Store: test_acc (default when recorded) or score."),
+    benchmark: str = typer.Option(None, "--benchmark", help="Checkpoints: ground truth of the derived cells (default "
+                                                            "nb201 for nb201 searches; nb201-mini is shipped)."),
+    metric: str = typer.Option("test_acc", "--metric", help="Checkpoints: ground-truth metric of the benchmark."),
+    gt_dataset: str = typer.Option("cifar10", "--gt-dataset", help="Checkpoints: ground-truth dataset."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Checkpoints: data directory of the benchmark "
+                                                          "(default $NASRANK_DATA)."),
     no_plot: bool = typer.Option(False, "--no-plot", help="CSV only."),
 ) -> None:
-    """Anytime performance (mean +- s.e. over seeds vs cost) per strategy and estimator: PNG + CSV."""
+    """Anytime performance (mean +- s.e. over seeds vs cost) per strategy and estimator: PNG + CSV.
+
+    Given search checkpoints of `nasrank darts` instead of a store: the search trajectory, i.e.
+    the benchmark accuracy of the derived cell and its parameter-free operations per epoch, per
+    method, mean +- s.e. over seeds (seed 000 Fig. 5).
+    """
+    from ..evaluation.trajectories import is_checkpoint
+
+    checkpoints = [p for p in paths if is_checkpoint(p)]
+    if checkpoints:
+        others = [p for p in paths if p not in checkpoints]
+        if others:
+            raise NasrankError(f"{others[0]} is not a search checkpoint; report either search checkpoints of "
+                               "nasrank darts or one results store, not both")
+        if value is not None:
+            raise NasrankError("--value applies to a results store; a trajectory report writes every value")
+        _trajectory_report(checkpoints, out, benchmark, metric, gt_dataset, data_dir, not no_plot)
+        return
+    if len(paths) > 1:
+        raise NasrankError(f"report takes one results store (got {len(paths)} paths) or search checkpoints of "
+                           "nasrank darts")
+    for name, given in (("--benchmark", benchmark is not None), ("--data-dir", data_dir is not None)):
+        if given:
+            raise NasrankError(f"{name} applies to search checkpoints (nasrank darts), not to a results store")
+    store = paths[0]
     from ..search import write_report
 
     rep = write_report(store, out, value=value, plot=not no_plot)
     for c in rep["curves"]:
         last = c.mean[-1]
         typer.echo(f"{c.group}: {len(c.seeds)} run(s), final incumbent {c.value} = {_fmt(float(last))}")
+    typer.echo(f"wrote {rep['csv']} and {rep['runs_csv']}")
+    if rep["png"] is not None:
+        typer.echo(f"wrote {rep['png']}")
+    elif rep["png_error"]:
+        typer.echo(f"no plot: {rep['png_error']}", err=True)
+
+
+def _trajectory_report(checkpoints: list[Path], out: Path, benchmark: str | None, metric: str, dataset: str,
+                       data_dir: str | None, plot: bool) -> None:
+    from ..evaluation.trajectories import write_trajectory_report
+
+    rep = write_trajectory_report(checkpoints, out, benchmark=benchmark, data_dir=data_dir, metric=metric,
+                                  dataset=dataset, plot=plot)
+    for c in rep["curves"]:
+        k = len(c.epochs) - 1
+        acc = c.mean["acc"][k]
+        gt = rep["benchmarks"].get(c.space)
+        what = (f"{gt} accuracy of the final cell {acc:.2f} %"
+                + (f" +- {c.sem['acc'][k]:.2f}" if math.isfinite(c.sem["acc"][k]) else "")
+                if math.isfinite(acc) else (f"final cell not in {gt}" if gt else "no ground truth"))
+        known = int(sum(c.count["acc"]))
+        cover = f" ({known} of {int(sum(c.n))} derived cells known)" if gt and known < int(sum(c.n)) else ""
+        typer.echo(f"{c.space} {c.group}: {len(c.seeds)} run(s), {int(c.epochs[-1])} epochs; {what}{cover}; "
+                   f"parameter-free ops of the final cell {c.mean['param_free'][k]:.2f}")
     typer.echo(f"wrote {rep['csv']} and {rep['runs_csv']}")
     if rep["png"] is not None:
         typer.echo(f"wrote {rep['png']}")
