@@ -6,6 +6,7 @@ import math
 import re
 from pathlib import Path
 
+import pytest
 import torch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -112,3 +113,36 @@ def test_oneshot_example_runs_on_digits(capsys, tmp_path, monkeypatch):
     assert len(tses) == 2 and all(v < 0 for v in tses)
     assert (tmp_path / "mp.safetensors").is_file()
     assert ns["method"].name == "multipath" and ns["method"].steps > 0
+
+
+def test_darts_example_runs_on_digits(capsys, tmp_path, monkeypatch):
+    """The differentiable-search example searches, records every epoch and checkpoints as written."""
+    monkeypatch.chdir(tmp_path)
+    torch.set_num_threads(1)
+    ns: dict = {}
+    block = _python_block_after("### Differentiable search with training-speed objectives")
+    exec(compile(block, "README", "exec"), ns)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and lines[-1] == "True"
+    space = ns["method"].space
+    for epoch, line in enumerate(lines[:2]):
+        e, free, arch = line.split(" ", 2)
+        a = space.from_str(arch)
+        assert int(e) == epoch and int(free) == ns["method"].supernet.param_free_count(a)
+    assert (tmp_path / "sotl.safetensors").is_file() and ns["method"].arch_updates > 0
+
+
+@pytest.mark.parametrize("name", ["darts", "oneshot train", "oneshot rank"])
+def test_cli_table_lists_every_option(name):
+    import typer.main
+
+    from nasrank.cli import app
+
+    cmd = typer.main.get_command(app)
+    for part in name.split():
+        cmd = cmd.commands[part]
+    row = next(line for line in README.read_text().splitlines()
+               if line.startswith(f"| `nasrank {name} "))
+    missing = [o for p in cmd.params for o in p.opts if o.startswith("--") and o not in row
+               and o not in ("--help",)]
+    assert not missing, f"README's nasrank {name} row lacks {missing}"

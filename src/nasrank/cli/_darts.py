@@ -88,14 +88,8 @@ def darts_cmd(
     """Differentiable NAS: search a cell by gradient descent on architecture weights, recording
     the derived architecture every epoch; re-running the same command resumes from --out.
 
-    Every epoch prints: training / validation loss, the architecture the weights derive, its
-    parameter-free operations (none, skip, pooling: a skip-connection collapse shows here), the
-    benchmark accuracy of the derived cell (with --benchmark) and the Hessian eigenvalue (with
-    --hessian). The training data is split into search-train and search-val halves (DARTS); the
-    training-speed methods (sotl-darts = darts-tse, drnas-tse, pdarts-sotl) search on the
-    search-train half only (the search-val half only gives the per-epoch probe minibatch). Plot
-    several runs with `nasrank report CKPT ... --out DIR`.
-    """
+    Every epoch prints: training / validation loss, the architecture the weights derive, its parameter-free operations (none, skip, pooling: a skip-connection collapse shows here), the benchmark accuracy of the derived cell (with --benchmark) and the Hessian eigenvalue (with --hessian). The training data is split into search-train and search-val halves (DARTS); the training-speed methods (sotl-darts = darts-tse, drnas-tse, pdarts-sotl) search on the search-train half only (the search-val half only gives the per-epoch probe minibatch). Plot several runs with `nasrank report CKPT ... --out DIR`.
+    """  # noqa: E501  (one line: the CLI help reflows it)
     from ..data import DataSpec, load_dataset
     from ..oneshot import SupernetTrainConfig, create_supernet_method, train_supernet
     from ..search import parse_assignments
