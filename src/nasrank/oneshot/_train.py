@@ -343,7 +343,8 @@ def train_supernet(
     ``val_set`` (cycled when it has fewer). After each epoch the history entry gets the mean
     ``val_loss`` (when steps report one) and ``method.epoch_info(probe)`` (``probe``: the first
     ``batch_size`` examples of ``val_set``, else of ``train_set``, not augmented), the checkpoint
-    (if any) is saved, then ``on_epoch`` is called with the entry. A NaN or infinite step loss ends training at once:
+    (if any) is saved, then ``on_epoch`` is called with the entry. A NaN or infinite step loss
+    ends training at once:
     the epoch's entry says ``diverged``, the method is reset to its state from before the epoch
     (so the checkpoint keeps finite weights) and the result says ``diverged``; nothing is raised.
 
@@ -450,8 +451,8 @@ def train_supernet(
     start = len(result.history)
     train_set = train_set.to(device)
     val_set = val_set.to(device) if val_set is not None else None
-    probe = next(iter((val_set if val_set is not None else train_set).batches(
-        config.batch_size, shuffle=False, device=device)))
+    probe_set = val_set if val_set is not None and len(val_set) else train_set
+    probe = next(iter(probe_set.batches(config.batch_size, shuffle=False, device=device)))
     with _Progress(progress, label, config.epochs, start, steps_per_epoch) as bar:
         if result.resumed_from:
             bar.message(f"resumed from {str(path)!r} after epoch {result.resumed_from}"
