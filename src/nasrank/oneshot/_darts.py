@@ -45,7 +45,7 @@ from .._validate import check_float, check_int
 from ..exceptions import ConfigError
 from ..nn.supernet import SoftmaxAlpha
 from ..spaces.base import SearchSpace
-from ._methods import SUPERNET_METHODS, Arch, Batch, SupernetMethod
+from ._methods import SUPERNET_METHODS, Arch, Batch, SGDLearningRate, SupernetMethod
 from ._params import DirichletConcentration
 
 __all__ = ["DifferentiableMethod", "DARTS", "DARTSSecondOrder", "SoTLDARTS", "DARTSTSE",
@@ -70,7 +70,7 @@ def _zeros_for(grads: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, like, strict=True)]
 
 
-class DifferentiableMethod(SupernetMethod):
+class DifferentiableMethod(SGDLearningRate, SupernetMethod):
     """Base of the differentiable searches: supernet weights by SGD, architecture parameters by
     Adam, under a mixture of every (allowed) operation.
 
@@ -173,27 +173,6 @@ class DifferentiableMethod(SupernetMethod):
         """The learnt architecture parameters (``arch.parameters()``)."""
         return list(self.arch.parameters())
 
-    # --- learning rate ------------------------------------------------------------------------
-    @property
-    def current_lr(self) -> float:
-        """The weights' learning rate for the next steps (:attr:`lr` until :meth:`set_lr`).
-
-        Example:
-            >>> from nasrank.oneshot import create_supernet_method
-            >>> m = create_supernet_method("darts", "nb201", supernet_config={"C": 2, "N": 1})
-            >>> m.set_lr(0.01); m.current_lr, m.lr
-            (0.01, 0.025)
-        """
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def set_lr(self, lr: float) -> None:
-        """Set the weights' learning rate for the next steps (the architecture learning rate is
-        constant); :attr:`lr` stays the configured base rate. Part of the saved state."""
-        lr = check_float("lr", lr, minimum=0.0)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-
-    # --- mask ---------------------------------------------------------------------------------
     @property
     def mask(self) -> np.ndarray | None:
         """Allowed operations, a ``(num_edges, num_ops)`` boolean array (``None``: all).

@@ -48,7 +48,7 @@ from ..spaces import SPACES
 from ..spaces.base import SearchSpace
 from ._params import UniformPath
 
-__all__ = ["SUPERNET_METHODS", "SupernetMethod", "PathMethod", "SPOS", "create_supernet_method",
+__all__ = ["SUPERNET_METHODS", "SupernetMethod", "SGDLearningRate", "PathMethod", "SPOS", "create_supernet_method",
            "list_supernet_methods"]
 
 Arch = tuple[int, ...]
@@ -233,7 +233,32 @@ class SupernetMethod(ABC):
         return f"{type(self).__name__}(space={self.space.name!r}, seed={self.seed}, steps={self.steps})"
 
 
-class PathMethod(SupernetMethod):
+class SGDLearningRate:
+    """The learning rate of a method's weight optimiser (``self.optimizer``): shared by the path
+    methods and the differentiable searches (whose architecture optimiser keeps its own)."""
+
+    optimizer: torch.optim.Optimizer
+
+    @property
+    def current_lr(self) -> float:
+        """The optimiser's learning rate for the next step (:attr:`lr` until :meth:`set_lr`).
+
+        Example:
+            >>> m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> m.set_lr(0.01); m.current_lr, m.lr
+            (0.01, 0.025)
+        """
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def set_lr(self, lr: float) -> None:
+        """Set the optimiser's learning rate for the next steps (e.g. a per-epoch cosine
+        schedule); :attr:`lr` stays the configured base rate. Part of the saved state."""
+        lr = check_float("lr", lr, minimum=0.0)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+
+class PathMethod(SGDLearningRate, SupernetMethod):
     """Base of the methods that train sampled paths of the supernet with one SGD update per step.
 
     A step draws its paths (:meth:`sample_paths`), computes the gradient of the step
@@ -285,24 +310,6 @@ class PathMethod(SupernetMethod):
     @abstractmethod
     def sample_paths(self) -> list[Arch]:
         """The architectures (paths) of the next step, drawn with :attr:`rng`."""
-
-    @property
-    def current_lr(self) -> float:
-        """The optimiser's learning rate for the next step (:attr:`lr` until :meth:`set_lr`).
-
-        Example:
-            >>> m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1})
-            >>> m.set_lr(0.01); m.current_lr, m.lr
-            (0.01, 0.025)
-        """
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def set_lr(self, lr: float) -> None:
-        """Set the optimiser's learning rate for the next steps (e.g. a per-epoch cosine
-        schedule); :attr:`lr` stays the configured base rate. Part of the saved state."""
-        lr = check_float("lr", lr, minimum=0.0)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
 
     def step(self, batch: Batch, val_batch: Batch | None = None) -> dict[str, Any]:
         """Train the step's paths on ``batch`` with one optimiser update (``val_batch`` unused).
