@@ -167,11 +167,13 @@ def _ms(xs: list[float], d: int = 2) -> str:
 
 
 def report(args: argparse.Namespace, table: dict[tuple[str, int], list[dict]], lines: list[str]) -> None:
+    # every finished (method, seed) of this scale, not only the ones this invocation ran: the
+    # written report is the whole table, whatever subset ``--methods`` / ``--seeds`` computed now
     done: dict[str, list[list[dict]]] = {}
-    for m in args.methods:
-        for sd in args.seeds:
-            if (m, sd) in table:
-                done.setdefault(m, []).append(sorted(table[m, sd], key=lambda r: int(r["epoch"])))
+    order = list(METHODS) + sorted({m for m, _ in table} - set(METHODS))
+    for m in order:
+        for sd in sorted(sd for mm, sd in table if mm == m):
+            done.setdefault(m, []).append(sorted(table[m, sd], key=lambda r: int(r["epoch"])))
     if not done:
         lines.append("no finished (method, seed) yet")
         return
@@ -297,8 +299,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     (RESULTS / f"{name}.txt").write_text(text + "\n")
-    err = plot({k: v for k, v in table.items() if k[0] in args.methods and k[1] in args.seeds},
-               RESULTS / f"{name}.png")
+    err = plot(table, RESULTS / f"{name}.png")
     print(f"written {RESULTS / (name + '.txt')}, {committed}" + ("" if err else f", {RESULTS / (name + '.png')}"))
     if err:
         print(f"no plot: {err}")
