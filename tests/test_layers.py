@@ -51,7 +51,7 @@ LAYERS: dict[str, int] = {
     "nn": 1, "data": 1, "execution": 1,
     "spaces": 2, "training": 2, "estimators": 2,
     "store": 3,
-    "oneshot": 4, "benchmarks": 4, "evaluation": 4,
+    "oneshot": 4, "benchmarks": 4, "evaluation": 4, "synthetic": 4,
     "search": 5,
     "integrations": 6, "testing": 6,
     "cli": 7, "__main__": 7,

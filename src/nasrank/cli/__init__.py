@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..exceptions import NasrankError
-from . import _bench, _correlate, _darts, _oneshot, _proxies, _search, _spaces, _zcpt
+from . import _bench, _correlate, _darts, _oneshot, _proxies, _search, _spaces, _synthetic, _zcpt
 from ._common import Terminated, invocation
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(_spaces.app, name="spaces")
 app.add_typer(_bench.app, name="bench")
 app.add_typer(_oneshot.app, name="oneshot")
+app.add_typer(_synthetic.app, name="synthetic")
 app.command("darts")(_darts.darts_cmd)
 app.command("proxies")(_proxies.proxies_cmd)
 app.command("zcpt")(_zcpt.zcpt_cmd)
