@@ -148,16 +148,40 @@ for _name in ("drnas", "drnas-tse", "pdarts", "pdarts-sotl"):
     CONFORMANCE_PARAMS.setdefault(_name, {})["warmup_epochs"] = 0
 
 
+#: spaces on which every (method, check) runs in the default test run; on the other spaces with
+#: a supernet one path method (spos) and one mixture method (darts) do, the rest are ``slow``
+_FULL_SPACES = ("nb201", "darts", "nb1shot1-1")
+
+
 def _conformance_cases() -> list:
-    """Every (method, space); a differentiable method on the DARTS space runs the mixture of all
-    28 x 7 operations in every check (5-20 s each on CPU): those cases are ``slow``."""
+    """Every (method, space) the method supports (:meth:`SupernetMethod.supports`). A
+    differentiable method on a DARTS-cell space (``darts``, ``darts-s1`` ...) runs the mixture of
+    all 28 edges' candidates in every check (5-20 s each on CPU): those cases are ``slow``; on
+    the spaces outside :data:`_FULL_SPACES` only ``spos`` and ``darts`` run by default."""
     cases = []
     for method in SUPERNET_METHODS.list():
+        cls = SUPERNET_METHODS.get(method)
         for space_name in SUPERNET_SPACES:
-            mixture = issubclass(SUPERNET_METHODS.get(method), DifferentiableMethod)
-            marks = [pytest.mark.slow] if mixture and space_name == "darts" else []
+            if not cls.supports(space_name):
+                continue  # refused with a ConfigError: test_methods_refuse_unsupported_spaces
+            mixture = issubclass(cls, DifferentiableMethod)
+            if space_name.startswith("darts"):
+                slow = mixture or (space_name not in _FULL_SPACES and method != "spos")
+            else:
+                slow = space_name not in _FULL_SPACES and method not in ("spos", "darts")
+            marks = [pytest.mark.slow] if slow else []
             cases.append(pytest.param(method, space_name, marks=marks, id=f"{method}-{space_name}"))
     return cases
+
+
+def test_methods_refuse_unsupported_spaces() -> None:
+    refused = [(m, s) for m in SUPERNET_METHODS.list() for s in SUPERNET_SPACES
+               if not SUPERNET_METHODS.get(m).supports(s)]
+    assert ("pdarts", "nb1shot1-1") in refused and ("pdarts", "nb201") not in refused
+    for method, space_name in refused:
+        cfg = nasrank.create_space(space_name).default_config("tiny")
+        with pytest.raises(ConfigError, match=space_name):
+            create_supernet_method(method, space_name, supernet_config=cfg)
 
 
 @pytest.mark.parametrize("check", sorted(SUPERNET_METHOD_CHECKS))

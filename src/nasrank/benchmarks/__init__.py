@@ -4,7 +4,8 @@
 * :class:`NB201Benchmark` — NAS-Bench-201 final accuracies for all 15,625 cells (CSV);
 * :class:`CurveBenchmark` — nasrank's own learning-curve format (``benchmark.json`` +
   ``curves.npz``), produced by :func:`build_benchmark` / ``nasrank bench build``;
-* :class:`NASLibZCBenchmark` — NASLib's published per-cell zero-cost scores (NB201 subset);
+* :class:`NASLibZCBenchmark`, :class:`NASLibNB101Benchmark`, :class:`NASLibNB301Benchmark` —
+  NASLib's published per-cell zero-cost scores (NB201 / NB101 / NB301 subsets; ``naslib-zc-*``);
 * :class:`NATSBenchmark` — the official NATS-Bench topology files via ``nats_bench`` (optional);
 * ``nb201-mini`` — a real learning-curve benchmark shipped inside the package (offline default).
 
@@ -26,11 +27,14 @@ from ._builder import BuildConfig, build_benchmark, select_archs
 from ._format import CurveBenchmark, write_benchmark
 from ._preflight import preflight
 from .naslib_zc import NASLibZCBenchmark
+from .naslib_zc_101 import NASLibNB101Benchmark
+from .naslib_zc_301 import NASLibNB301Benchmark
 from .nats import NATSBenchmark
 from .nb201 import NB201Benchmark, find_nb201_file
 
 __all__ = [
-    "TabularBenchmark", "NB201Benchmark", "CurveBenchmark", "NASLibZCBenchmark", "NATSBenchmark", "find_nb201_file", "load_benchmark",
+    "TabularBenchmark", "NB201Benchmark", "CurveBenchmark", "NASLibZCBenchmark", "NASLibNB101Benchmark",
+    "NASLibNB301Benchmark", "NATSBenchmark", "find_nb201_file", "load_benchmark",
     "list_benchmarks", "BENCHMARKS", "BuildConfig", "TrainJob", "build_benchmark", "run_train_job",
     "select_archs", "write_benchmark", "shipped_benchmark_path", "preflight",
 ]
@@ -64,6 +68,8 @@ def _shipped_loader(name: str) -> Any:
 for _n in _SHIPPED:
     BENCHMARKS.register(_n)(_shipped_loader(_n))
 BENCHMARKS.register("nb201")(NB201Benchmark)
+for _cls in (NASLibZCBenchmark, NASLibNB101Benchmark, NASLibNB301Benchmark):  # NASLib zero-cost files
+    BENCHMARKS.register(_cls.name)(_cls)
 
 
 def load_benchmark(name_or_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> TabularBenchmark:

@@ -22,6 +22,9 @@ from ._format import write_benchmark
 
 __all__ = ["BuildConfig", "select_archs", "build_benchmark"]
 
+#: Spaces of at most this many architectures are enumerated by :func:`select_archs`.
+ENUMERATE_MAX = 100_000
+
 def select_archs(
     space: Any, n: int, seed: int = 0, valid_only: bool = True, distinct: bool = True
 ) -> list[tuple[int, ...]]:
@@ -29,7 +32,10 @@ def select_archs(
 
     With ``distinct`` (default) no two share a canonical class, and each is its class's canonical
     representative. The draw is a seeded permutation, so a larger ``n`` with the same seed extends
-    a smaller selection (a benchmark can be grown later).
+    a smaller selection (a benchmark can be grown later). A space of at most
+    :data:`ENUMERATE_MAX` architectures is enumerated (a permutation of its classes); a larger
+    one (e.g. NAS-Bench-101's 423,624 cells, whose enumeration takes minutes) is sampled with
+    :meth:`~nasrank.spaces.SearchSpace.sample`, whose distribution the space documents.
 
     Example:
         >>> from nasrank import create_space
@@ -42,7 +48,7 @@ def select_archs(
         raise ConfigError(f"`archs` must be an int >= 1, got {n!r}")
     rng = np.random.default_rng(seed)
     size = getattr(space, "size", None)
-    if size is not None and size <= 2_000_000:
+    if size is not None and size <= ENUMERATE_MAX:
         pool: dict[Any, tuple[int, ...]] = {}
         for a in space.all_archs():
             if valid_only and not space.is_valid(a):

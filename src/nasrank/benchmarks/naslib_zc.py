@@ -1,4 +1,9 @@
-"""NASLib's published zero-cost proxy scores for NAS-Bench-201 cells (NAS-Bench-Suite-Zero JSON).
+"""NASLib's published zero-cost proxy scores (NAS-Bench-Suite-Zero JSON); the NAS-Bench-201 adapter.
+
+:class:`NASLibZCTable` reads any of NASLib's ``zc_nasbench*.json`` files; the space-specific
+adapters say how a file key becomes an architecture: :class:`NASLibZCBenchmark` (NB201, here),
+:class:`~nasrank.benchmarks.naslib_zc_101.NASLibNB101Benchmark` and
+:class:`~nasrank.benchmarks.naslib_zc_301.NASLibNB301Benchmark`.
 
 The file ``zc_nasbench201.json`` (from NASLib's ``naslib/data/``) maps
 ``dataset -> arch_key -> {proxy: {"score", "time"}, "val_accuracy", "idx", "arch"}`` (some
@@ -23,6 +28,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +37,7 @@ from ..exceptions import BenchmarkDataError, UnknownNameError
 from ..spaces.nb201 import NB201Space
 from ._base import TabularBenchmark
 
-__all__ = ["NASLibZCBenchmark", "naslib_to_nb201", "nb201_to_naslib", "find_naslib_zc_file"]
+__all__ = ["NASLibZCTable", "NASLibZCBenchmark", "naslib_to_nb201", "nb201_to_naslib", "find_naslib_zc_file"]
 
 ZC_FILE = "zc_nasbench201.json"
 
@@ -85,11 +91,14 @@ def nb201_to_naslib(arch: Sequence[int]) -> tuple[int, ...]:
     return tuple(inv_op[a[NASLIB_EDGE_TO_NB201[i]]] for i in range(6))
 
 
-def find_naslib_zc_file(root: str | os.PathLike | None = None) -> Path:
-    """Locate ``zc_nasbench201.json``: ``root`` may be the file, a ``naslib_zc/`` folder or a data dir.
+def find_naslib_zc_file(root: str | os.PathLike | None = None, name: str = ZC_FILE) -> Path:
+    """Locate a NASLib zero-cost file (``zc_nasbench201.json`` unless ``name`` says otherwise).
+
+    ``root`` may be the file itself, a ``naslib_zc/`` folder or a data directory holding
+    ``naslib_zc/``; default ``$NASRANK_DATA``.
 
     Raises:
-        BenchmarkDataError: if it cannot be found.
+        BenchmarkDataError: if it cannot be found (the message says where it looked).
 
     Example:
         >>> find_naslib_zc_file("/nonexistent")  # doctest: +ELLIPSIS
@@ -101,81 +110,114 @@ def find_naslib_zc_file(root: str | os.PathLike | None = None) -> Path:
         env = os.environ.get(DATA_ENV_VAR)
         if not env:
             raise BenchmarkDataError(
-                f"NASLib zero-cost scores need {ZC_FILE}: pass root=<data dir> or set {DATA_ENV_VAR}"
+                f"NASLib zero-cost scores need {name}: pass root=<data dir> or set {DATA_ENV_VAR}"
             )
         root = env
     p = Path(root).expanduser()
     if p.is_file():
         return p
-    for cand in (p / ZC_FILE, p / "naslib_zc" / ZC_FILE):
+    for cand in (p / name, p / "naslib_zc" / name):
         if cand.is_file():
             return cand
     raise BenchmarkDataError(
-        f"NASLib zero-cost file {ZC_FILE!r} not found under {str(p)!r} (looked in it and in its "
+        f"NASLib zero-cost file {name!r} not found under {str(p)!r} (looked in it and in its "
         f"naslib_zc/ folder); pass the data directory or set {DATA_ENV_VAR}"
     )
 
 
-class NASLibZCBenchmark(TabularBenchmark):
-    """NASLib's published zero-cost scores and validation accuracies of NB201 cells.
+def _number(value: Any) -> float:
+    """A published value as float (``None`` -> NaN)."""
+    return math.nan if value is None else float(value)
 
-    Datasets ``cifar10``, ``cifar100``, ``imagenet16-120`` (the file's ``ImageNet16-120``). The
-    one final metric is ``val_acc`` (NASLib's ``val_accuracy`` / 100; NaN for a cell a dataset
-    lacks). :meth:`archs` lists every cell found in any dataset, in the file's order, as
-    NAS-Bench-201 op tuples. :meth:`scores` returns a proxy's published scores aligned with
-    :meth:`archs`, :meth:`score_times` the seconds NASLib spent computing them. Proxy names are
-    nasrank's (``jacob_cov`` for NASLib's ``jacov``; NASLib's names are accepted too); NASLib's
-    ``epe_nas`` has no nasrank counterpart and keeps its name.
 
-    Args:
-        root: ``zc_nasbench201.json``, its folder, or a data dir holding ``naslib_zc/``
-            (default ``$NASRANK_DATA``).
+class NASLibZCTable(TabularBenchmark):
+    """Shared reader of NASLib's zero-cost files (NAS-Bench-Suite-Zero format), any search space.
 
-    Example:
-        >>> bench = NASLibZCBenchmark("../shared/data")  # doctest: +SKIP
-        >>> bench.scores("synflow", "cifar10")[:3]  # doctest: +SKIP
+    A file maps ``dataset -> arch_key -> record``, optionally inside one top-level wrapper key
+    (``"nasbench201"``, ``"nasbench101"``, ...). A record holds ``val_accuracy`` (percent) and
+    one entry per proxy, either ``{"score": s, "time": t}`` or a bare number (the NB101 file);
+    other fields (``idx``, ``arch``: strings) are ignored. Subclasses say which file, which
+    wrapper, which datasets and how a key becomes an architecture of their space
+    (:meth:`_make_space`, :meth:`_parse_key`).
+
+    The one final metric is ``val_acc`` (``val_accuracy`` / 100; NaN for a cell a dataset lacks).
+    :meth:`archs` lists every cell found in any dataset, in file order; :meth:`scores` returns a
+    proxy's published scores aligned with it, :meth:`score_times` NASLib's seconds per cell (NaN
+    where the file records none), :meth:`file_keys` the file's own keys. Proxy names are
+    nasrank's (``jacob_cov`` for NASLib's ``jacov``; NASLib's names are accepted too).
+
+    Subclasses with ``_match_isomorphic = True`` also find a queried cell by its space's
+    ``canonical_key`` (an isomorphic encoding of a cell in the file finds that cell).
     """
 
-    name = "naslib-zc-nb201"
-    datasets = ("cifar10", "cifar100", "imagenet16-120")
+    #: File name looked for by :func:`find_naslib_zc_file`.
+    zc_file: str = ZC_FILE
+    #: Optional top-level key wrapping the datasets.
+    wrapper: str = ""
+    #: Short label of the space in error messages.
+    label: str = ""
+    #: File dataset name -> nasrank's name (the order of :attr:`datasets`).
+    file_datasets: dict[str, str] = {}
+    _match_isomorphic: bool = False
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = root
-        self.path_ = find_naslib_zc_file(root)
+        self.path_ = find_naslib_zc_file(root, self.zc_file)
         self._load()
 
+    # --- subclass hooks -------------------------------------------------------------------------
+    def _make_space(self) -> Any:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def _parse_key(self, key: str) -> tuple[int, ...]:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    # --- reading ----------------------------------------------------------------------------------
     @property
-    def space(self) -> NB201Space:
+    def space(self) -> Any:
         return self._space
 
     def _load(self) -> None:
-        self._space = NB201Space()
+        self._space = self._make_space()
         try:
             with open(self.path_) as f:
                 data = json.load(f)
         except (OSError, ValueError) as exc:
             raise BenchmarkDataError(f"cannot read {self.path_} as JSON: {exc}") from None
-        if isinstance(data, dict) and "nasbench201" in data:
-            data = data["nasbench201"]
-        if not isinstance(data, dict) or not any(k in data for k in _DATASETS):
+        if isinstance(data, dict) and self.wrapper and self.wrapper in data:
+            data = data[self.wrapper]
+        if not isinstance(data, dict) or not any(k in data for k in self.file_datasets):
+            found = sorted(data)[:5] if isinstance(data, dict) else type(data).__name__
             raise BenchmarkDataError(
-                f"{self.path_} is not a NASLib NB201 zero-cost file: expected top-level keys among "
-                f"{sorted(_DATASETS)} (or 'nasbench201'), got {sorted(data)[:5] if isinstance(data, dict) else type(data).__name__}"
+                f"{self.path_} is not a NASLib {self.label} zero-cost file: expected top-level keys among "
+                f"{sorted(self.file_datasets)} (or {self.wrapper!r}), got {found}"
             )
         index: dict[tuple[int, ...], int] = {}
+        keys: list[str] = []
         per_ds: dict[str, dict[tuple[int, ...], dict]] = {}
-        for file_ds, ds in _DATASETS.items():
+        for file_ds, ds in self.file_datasets.items():
             entries = data.get(file_ds, {})
+            if not isinstance(entries, dict):
+                raise BenchmarkDataError(f"{self.path_}: dataset {file_ds!r} is not a mapping of cells")
             rows: dict[tuple[int, ...], dict] = {}
             for key, rec in entries.items():
-                arch = naslib_to_nb201(key)
+                arch = self._parse_key(key)
                 if arch in rows:
                     raise BenchmarkDataError(f"{self.path_} lists cell {key} twice for {file_ds}")
+                if not isinstance(rec, dict):
+                    raise BenchmarkDataError(f"{self.path_}: the record of cell {key} is not a mapping")
                 rows[arch] = rec
-                index.setdefault(arch, len(index))
+                if arch not in index:
+                    index[arch] = len(index)
+                    keys.append(key)
             per_ds[ds] = rows
         self._archs = list(index)
         self._index = index
+        self._keys = keys
+        self._canon: dict[Any, int] = {}
+        if self._match_isomorphic:
+            for arch, i in index.items():
+                self._canon.setdefault(self._space.canonical_key(arch), i)
         n = len(self._archs)
         self._val: dict[str, np.ndarray] = {}
         self._scores: dict[tuple[str, str], np.ndarray] = {}
@@ -186,26 +228,34 @@ class NASLibZCBenchmark(TabularBenchmark):
             names: list[str] = []
             for arch, rec in rows.items():
                 i = index[arch]
-                v = rec.get("val_accuracy")
-                val[i] = math.nan if v is None else float(v) / 100.0
+                val[i] = _number(rec.get("val_accuracy")) / 100.0
                 for pname, item in rec.items():
-                    if not isinstance(item, dict) or "score" not in item:
+                    if pname == "val_accuracy":
+                        continue
+                    if isinstance(item, dict) and "score" in item:
+                        score, seconds = item.get("score"), item.get("time")
+                    elif isinstance(item, (int, float)) and not isinstance(item, bool):
+                        score, seconds = item, None
+                    else:  # idx, arch, anything else that is not a score
                         continue
                     name = _PROXY_NAMES.get(pname, pname)
                     if (ds, name) not in self._scores:
                         self._scores[(ds, name)] = np.full(n, math.nan)
                         self._times[(ds, name)] = np.full(n, math.nan)
                         names.append(name)
-                    s = item.get("score")
-                    t = item.get("time")
-                    self._scores[(ds, name)][i] = math.nan if s is None else float(s)
-                    self._times[(ds, name)][i] = math.nan if t is None else float(t)
+                    self._scores[(ds, name)][i] = _number(score)
+                    self._times[(ds, name)][i] = _number(seconds)
             self._val[ds] = val
             self._proxies[ds] = sorted(names)
 
+    # --- the TabularBenchmark interface -----------------------------------------------------------
     def archs(self) -> list[tuple[int, ...]]:
-        """Every cell in the file (any dataset), as NAS-Bench-201 op tuples, in file order."""
+        """Every cell in the file (any dataset), as architectures of :attr:`space`, in file order."""
         return list(self._archs)
+
+    def file_keys(self) -> list[str]:
+        """The file's own key of each cell, aligned with :meth:`archs`."""
+        return list(self._keys)
 
     def metrics(self, dataset: str | None = None) -> list[str]:
         self._dataset(dataset)
@@ -229,12 +279,14 @@ class NASLibZCBenchmark(TabularBenchmark):
 
     def _row(self, arch: Sequence[int] | str) -> int:
         a = self._arch(arch)
-        try:
-            return self._index[a]
-        except KeyError:
+        i = self._index.get(a)
+        if i is None and self._match_isomorphic:
+            i = self._canon.get(self._space.canonical_key(a))
+        if i is None:
             raise BenchmarkDataError(
                 f"cell {self._space.to_str(a)} is not among the {len(self._archs)} cells of {self.path_.name}"
-            ) from None
+            )
+        return i
 
     def proxies(self, dataset: str | None = None) -> list[str]:
         """Names of the proxies with published scores for ``dataset``."""
@@ -258,5 +310,43 @@ class NASLibZCBenchmark(TabularBenchmark):
         return self._scores[self._proxy(name, dataset)].copy()
 
     def score_times(self, name: str, dataset: str | None = None) -> np.ndarray:
-        """Seconds NASLib spent computing proxy ``name`` for each cell (NaN where missing)."""
+        """Seconds NASLib spent computing proxy ``name`` for each cell (NaN where not recorded)."""
         return self._times[self._proxy(name, dataset)].copy()
+
+
+class NASLibZCBenchmark(NASLibZCTable):
+    """NASLib's published zero-cost scores and validation accuracies of NB201 cells.
+
+    Datasets ``cifar10``, ``cifar100``, ``imagenet16-120`` (the file's ``ImageNet16-120``). The
+    one final metric is ``val_acc`` (NASLib's ``val_accuracy`` / 100; NaN for a cell a dataset
+    lacks). :meth:`archs` lists every cell found in any dataset, in the file's order, as
+    NAS-Bench-201 op tuples. :meth:`scores` returns a proxy's published scores aligned with
+    :meth:`archs`, :meth:`score_times` the seconds NASLib spent computing them. Proxy names are
+    nasrank's (``jacob_cov`` for NASLib's ``jacov``; NASLib's names are accepted too); NASLib's
+    ``epe_nas`` has no nasrank counterpart and keeps its name. Registered as ``naslib-zc-nb201``.
+
+    Args:
+        root: ``zc_nasbench201.json``, its folder, or a data dir holding ``naslib_zc/``
+            (default ``$NASRANK_DATA``).
+
+    Example:
+        >>> bench = NASLibZCBenchmark("../shared/data")  # doctest: +SKIP
+        >>> bench.scores("synflow", "cifar10")[:3]  # doctest: +SKIP
+    """
+
+    name = "naslib-zc-nb201"
+    datasets = ("cifar10", "cifar100", "imagenet16-120")
+    zc_file = ZC_FILE
+    wrapper = "nasbench201"
+    label = "NB201"
+    file_datasets = _DATASETS
+
+    @property
+    def space(self) -> NB201Space:
+        return self._space
+
+    def _make_space(self) -> NB201Space:
+        return NB201Space()
+
+    def _parse_key(self, key: str) -> tuple[int, ...]:
+        return naslib_to_nb201(key)

@@ -20,7 +20,8 @@ def list_cmd(
     for name in list_spaces():
         space = create_space(name)
         doc = (type(space).__doc__ or "").strip().splitlines()[0]
-        rows.append({"name": name, "size": space.size, "description": doc})
+        rows.append({"name": name, "size": space.size, "published_size": space.published_size,
+                     "description": doc})
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -30,7 +31,10 @@ def list_cmd(
     table = Table("name", "architectures")
     table.add_column("description", overflow="fold")
     for r in rows:
-        table.add_row(r["name"], "-" if r["size"] is None else f"{r['size']:,}", r["description"])
+        size = "-" if r["size"] is None else f"{r['size']:,}"
+        if r["published_size"] is not None and r["published_size"] != r["size"]:
+            size += f" (paper: {r['published_size']:,})"
+        table.add_row(r["name"], size, r["description"])
     Console().print(table)
 
 
@@ -56,7 +60,8 @@ def show_cmd(
     }
     if hasattr(space, "flops"):
         info["flops"] = space.flops(a, input_size=(3, input_size, input_size), num_classes=num_classes)
-        info["flops_convention"] = "multiply-accumulates per image, NAS-Bench-201 counter"
+        info["flops_convention"] = getattr(space, "flops_convention",
+                                           "multiply-accumulates of one forward pass per image")
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return

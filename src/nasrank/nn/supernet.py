@@ -41,7 +41,7 @@ __all__ = ["SoftmaxAlpha", "SupernetBase", "weight_rows", "PARAM_FREE_OPS"]
 
 #: Candidate operations without learnable weights (a differentiable search that "collapses"
 #: chooses many of them; seed 002 Fig. 4.15).
-PARAM_FREE_OPS = frozenset({"none", "skip_connect", "avg_pool_3x3", "max_pool_3x3"})
+PARAM_FREE_OPS = frozenset({"none", "skip_connect", "avg_pool_3x3", "max_pool_3x3", "maxpool3x3", "noise"})
 
 
 def weight_rows(weights: Any, shape: tuple[int, int]) -> tuple[list[list[float]], Any]:
@@ -374,6 +374,17 @@ class SupernetBase(nn.Module, ABC):
         """Per node that must keep a subset of its input edges, the candidate edges not in
         ``removed`` (default: the removed edges of :attr:`arch_param`); none by default."""
         return []
+
+    def topology_keep(self) -> list[int]:
+        """How many input edges each node of :meth:`topology_nodes` keeps; 2 per node by default
+        (the DARTS cell). A space whose nodes keep other numbers of parents overrides it."""
+        return [2] * len(self.topology_nodes(()))
+
+    def candidate_mask(self) -> np.ndarray:
+        """Which (edge, op) entries of the weight matrix are real candidates (boolean, ``(edges,
+        ops)``); every entry by default. A supernet whose rows offer different candidates (a
+        column that a row never runs) overrides it, so that operation scoring skips the others."""
+        return np.ones((self.num_edges, len(self.ops)), dtype=bool)
 
     @property
     def space(self) -> Any:

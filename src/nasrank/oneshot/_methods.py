@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from .._registry import Registry, check_params
 from .._validate import check_float, check_int
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, NasrankError
 from ..spaces import SPACES
 from ..spaces.base import SearchSpace
 from ._params import UniformPath
@@ -103,6 +103,22 @@ class SupernetMethod(ABC):
     #: validation set.
     needs_validation: ClassVar[bool] = False
     candidates: int = 10
+
+    @classmethod
+    def supports(cls, space: str | SearchSpace) -> bool:
+        """Whether the method applies to ``space``: it has a weight-sharing supernet (and
+        whatever else a method assumes; constructing the method on a space it does not support
+        raises a :class:`~nasrank.exceptions.ConfigError` that says why).
+
+        Example:
+            >>> from nasrank.oneshot import SUPERNET_METHODS
+            >>> SUPERNET_METHODS.get("spos").supports("nb201")
+            True
+        """
+        try:
+            return bool(_space(space).has_supernet)
+        except NasrankError:  # unknown name, no supernet: the constructor says why
+            return False
 
     def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
                  supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,

@@ -119,6 +119,17 @@ class _SkipDropout:
 class _PDARTSBase(ProgressiveMixin):
     """The P-DARTS parts shared by ``pdarts`` and ``pdarts-sotl``."""
 
+    @classmethod
+    def supports(cls, space: str | SearchSpace) -> bool:
+        """Only the spaces whose supernet P-DARTS knows how to deepen (nb201, darts).
+
+        Example:
+            >>> from nasrank.oneshot import SUPERNET_METHODS
+            >>> SUPERNET_METHODS.get("pdarts").supports("nb201")
+            True
+        """
+        return _space_name(space) in _PDARTS_SPACES
+
     def _setup_pdarts(self, stage_epochs: Sequence[int], warmup_epochs: int,
                       keep: Sequence[int] | None, add_depth: Sequence[int] | None,
                       drop_rates: Sequence[float], max_skip: int | None | str,

@@ -89,6 +89,7 @@ def perturbation_values(
     score: Callable[[np.ndarray], float],
     perturb: bool = True,
     none: int | None = None,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Raw scores of modifying the current state ``A`` of ``param`` on each ``(edge, op)``.
 
@@ -102,6 +103,9 @@ def perturbation_values(
         score: ``score(weights) -> S`` of the supernet under a weight matrix.
         perturb: Remove the op (``True``) or keep only it (``False``).
         none: Column of ``none`` among the candidates, if any.
+        mask: Optional boolean ``(edges of the supernet, ops)`` matrix of the real candidates
+            (:meth:`~nasrank.nn.SupernetBase.candidate_mask`); other entries are not scored
+            and stay NaN.
 
     Example:
         >>> import torch
@@ -114,6 +118,8 @@ def perturbation_values(
     unchanged: float | None = None
     for i, e in enumerate(edges):
         for o in range(param.num_ops):
+            if mask is not None and not mask[e, o]:
+                continue
             if perturb and o == none:
                 if unchanged is None:
                     unchanged = score(base)
@@ -177,7 +183,8 @@ def _acc(supernet: Supernet, param: SoftmaxAlpha | None, batch: Any, perturb: bo
     p = _param(supernet, param)
     supernet.eval()
     return _grid(p, perturbation_values(p, p.undecided(),
-                                        lambda w: _accuracy(supernet, w, bs), perturb))
+                                        lambda w: _accuracy(supernet, w, bs), perturb,
+                                        mask=_mask(supernet)))
 
 
 @OP_SCORES.register("disc-acc")
@@ -201,7 +208,14 @@ def _zc(supernet: Supernet, param: SoftmaxAlpha | None, batch: Any, proxy: str,
     def score(w: np.ndarray) -> float:
         return float(sum(supernet_score(supernet, w, b, proxy, inactive_relus, seed) for b in bs))
 
-    return _grid(p, perturbation_values(p, p.undecided(), score, perturb, _none(supernet)))
+    return _grid(p, perturbation_values(p, p.undecided(), score, perturb, _none(supernet),
+                                        _mask(supernet)))
+
+
+def _mask(supernet: Supernet) -> np.ndarray | None:
+    """The supernet's candidate entries (:meth:`~nasrank.nn.SupernetBase.candidate_mask`)."""
+    mask_of = getattr(supernet, "candidate_mask", None)
+    return None if mask_of is None else np.asarray(mask_of(), dtype=bool)
 
 
 @OP_SCORES.register("disc-zc")

@@ -103,14 +103,24 @@ class _Evaluator:
         self.param, self.score, self.mode, self.sign = param, score, mode, sign
         self.count = 0
         self.none = supernet.ops.index("none") if "none" in supernet.ops else None
+        mask_of = getattr(supernet, "candidate_mask", None)
+        self.mask = (np.asarray(mask_of(), dtype=bool) if mask_of is not None
+                     else np.ones((param.num_edges, param.num_ops), dtype=bool))
 
     def preferences(self, edges: Sequence[int], batch: Batch) -> np.ndarray:
-        """``pref[i, o]``: higher = keep op ``o`` on ``edges[i]`` (perturb: -S(A - (e, o)))."""
+        """``pref[i, o]``: higher = keep op ``o`` on ``edges[i]`` (perturb: -S(A - (e, o)));
+        NaN where ``o`` is no candidate of the edge (not scored)."""
         perturb = self.mode == "perturb"
         values = perturbation_values(self.param, edges, lambda w: self.score(w, batch), perturb,
-                                     self.none)
-        self.count += values.size
+                                     self.none, self.mask)
+        self.count += int(self.mask[list(edges)].sum())
         return -self.sign * values if perturb else self.sign * values
+
+    def cleaned(self, edges: Sequence[int], pref: np.ndarray) -> np.ndarray:
+        """``pref`` with failed scores (NaN on a candidate) as ``-inf`` and non-candidates as
+        NaN, for per-edge summaries that ignore the non-candidates."""
+        cand = self.mask[list(edges)]
+        return np.where(cand, np.where(np.isnan(pref), -np.inf, pref), np.nan)
 
 
 def propose(
@@ -175,14 +185,15 @@ def propose(
                     flat = _best(pref.reshape(-1))
                     i, o = divmod(flat, pref.shape[1])
                 else:
-                    i = _best(np.nanmean(np.where(np.isnan(pref), -np.inf, pref), axis=1))
+                    i = _best(np.nanmean(ev.cleaned(remaining, pref), axis=1))
                     o = _best(pref[i])
                 p.decide(remaining[i], o)
             else:  # global-*-once
                 if gi not in once_order:
                     pref = ev.preferences(remaining, next_batch())
-                    clean = np.where(np.isnan(pref), -np.inf, pref)
-                    key = clean.max(axis=1) if order == "global-op-once" else clean.mean(axis=1)
+                    clean = ev.cleaned(remaining, pref)
+                    key = (np.nanmax(clean, axis=1) if order == "global-op-once"
+                           else np.nanmean(clean, axis=1))
                     ranked = [remaining[i] for i in np.argsort(-key, kind="stable")]
                     once_order[gi] = ranked
                     first = ranked[0]
@@ -195,9 +206,12 @@ def propose(
                 p.decide(e, _best(pref_e))
     perturbations = ev.count
     topo = 0
-    for cands in supernet.topology_nodes(p.removed_edges_):
+    nodes = supernet.topology_nodes(p.removed_edges_)
+    keep_of = getattr(supernet, "topology_keep", None)
+    keeps = list(keep_of()) if keep_of is not None else [2] * len(nodes)
+    for cands, keep in zip(nodes, keeps, strict=True):
         cands = list(cands)
-        while len(cands) > 2:
+        while len(cands) > keep:
             batch = next_batch()
             base = p.weights()
             s = np.array([score(p.without_edge(e, base), batch) for e in cands]) * sign

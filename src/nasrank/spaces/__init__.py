@@ -12,7 +12,11 @@ from .base import Arch, SearchSpace
 # isort: split
 # (importing a space's package registers it)
 from .darts import DARTSSpace, DARTSSupernet
+from .darts_sub import DARTSSubspace, DARTSSubSupernet
+from .nb1shot1 import NB1Shot1Space, NB1Shot1Supernet
+from .nb101 import NB101Space
 from .nb201 import NB201Cell, NB201Space, NB201Supernet
 
 __all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell", "NB201Supernet",
-           "DARTSSpace", "DARTSSupernet"]
+           "DARTSSpace", "DARTSSupernet", "NB101Space", "NB1Shot1Space", "NB1Shot1Supernet",
+           "DARTSSubspace", "DARTSSubSupernet"]

@@ -197,6 +197,12 @@ class SearchSpace(ABC):
         """Number of architectures, or ``None`` if the space is not enumerable."""
         return None
 
+    @property
+    def published_size(self) -> int | None:
+        """The size the space's paper reports where it counts differently from :attr:`size`
+        (e.g. ignoring operations that cannot affect the output), else ``None``."""
+        return None
+
     def num_params(self, arch: Sequence[int], num_classes: int = 10, **config: Any) -> int:
         """Number of parameters of ``build(arch, num_classes, **config)``."""
         from ..nn import count_parameters

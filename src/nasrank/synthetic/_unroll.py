@@ -30,7 +30,7 @@ def unroll(loss: StepLoss, weights: Sequence[torch.Tensor], batches: Sequence[An
     Example:
         >>> a = torch.tensor(2.0, requires_grad=True)
         >>> losses, w = unroll(lambda w, b: ((a * w[0] - b) ** 2).mean(), [torch.zeros(1)], [1.0, 1.0], 0.1)
-        >>> [round(float(v), 4) for v in losses]
+        >>> [round(float(v.detach()), 4) for v in losses]
         [1.0, 0.04]
     """
     ws = [w.detach().clone().requires_grad_(True) for w in weights]

@@ -333,11 +333,15 @@ class ProxyContext:
                 out.act_grad_products = prods
         if need_in:
             rel = [t for t, _ in relu_ins]
-            if logits.requires_grad:
-                targets = [x] + rel
-                g = torch.autograd.grad(logits.sum(), targets, allow_unused=True)
-            else:
-                g = (None,) * (1 + len(rel))
+            g = [None] * (1 + len(rel))
+            # only tensors in the graph can be differentiated: a ReLU input that does not require
+            # grad (e.g. fed by parameter-free ops that ignore the network input) has no gradient
+            live = [k for k, t in enumerate([x] + rel) if t.requires_grad]
+            if logits.requires_grad and live:
+                targets = [([x] + rel)[k] for k in live]
+                for k, gk in zip(live, torch.autograd.grad(logits.sum(), targets, allow_unused=True),
+                                 strict=True):
+                    g[k] = gk
             out.input_grad = torch.zeros_like(x) if g[0] is None else g[0].detach()
             out.relu_inputs = [
                 (t.detach(), gi is not None) for (t, _), gi in zip(relu_ins, g[1:], strict=True)

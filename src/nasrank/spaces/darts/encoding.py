@@ -21,15 +21,17 @@ inputs of a node must differ, as in every genotype DARTS-style search derives.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..._rng import as_generator
 from ...exceptions import InvalidArchitectureError
 
 __all__ = ["PRIMITIVES", "STEPS", "NUM_CELL_EDGES", "PER_CELL", "DARTS_V1", "DARTS_V2",
-           "cell_edges", "parse_genotype_str", "validate", "to_str", "from_str", "cells"]
+           "cell_edges", "edge_index", "parse_genotype_str", "genotype_ints", "validate", "to_str",
+           "from_str", "cells", "sort_node_pairs", "repair_inputs", "genotype_neighbours"]
 
 Arch = tuple[int, ...]
 
@@ -65,6 +67,16 @@ def cell_edges() -> list[tuple[int, int]]:
         [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
     """
     return [(k, j) for k in range(STEPS) for j in range(k + 2)]
+
+
+def edge_index(node: int, inp: int) -> int:
+    """The cell edge (0..13, :func:`cell_edges` order) on which node ``node`` reads input ``inp``.
+
+    Example:
+        >>> edge_index(0, 0), edge_index(1, 2), edge_index(3, 4)
+        (0, 4, 13)
+    """
+    return node * (node + 3) // 2 + inp
 
 
 def parse_genotype_str(text: str) -> Arch:
@@ -106,6 +118,42 @@ def parse_genotype_str(text: str) -> Arch:
     return tuple(arch)
 
 
+def genotype_ints(arch: Any, label: str = "DARTS", expected: str = FORMAT) -> Arch:
+    """``arch`` as a tuple of 32 Python ints, the shape of a DARTS-style encoding (the values are
+    not checked: that is the space's ``validate``).
+
+    Args:
+        arch: The candidate architecture.
+        label: The space in error messages.
+        expected: The string format, quoted when ``arch`` is a string.
+
+    Example:
+        >>> genotype_ints(np.arange(32))[-2:]
+        (30, 31)
+        >>> genotype_ints([1, 2], label="darts-s2")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.InvalidArchitectureError: darts-s2 architecture must be a sequence of 32 ints ...
+    """
+    if isinstance(arch, str):
+        raise InvalidArchitectureError(
+            "expected a tuple of 32 ints, got a string; use space.from_str() to parse " + expected
+        )
+    try:
+        t = tuple(arch)
+    except TypeError:
+        raise InvalidArchitectureError(
+            f"{label} architecture must be a sequence of 32 ints (op, input pairs), got {arch!r}"
+        ) from None
+    if len(t) != 2 * PER_CELL or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in t
+    ):
+        raise InvalidArchitectureError(
+            f"{label} architecture must be a sequence of 32 ints (op, input pairs), got {arch!r}"
+        )
+    return tuple(int(a) for a in t)
+
+
 def validate(arch: Any) -> Arch:
     """``arch`` as a canonical 32-int tuple; ``InvalidArchitectureError`` if it is not a genotype.
 
@@ -113,23 +161,7 @@ def validate(arch: Any) -> Arch:
         >>> len(validate([4, 0, 4, 1] * 8))
         32
     """
-    if isinstance(arch, str):
-        raise InvalidArchitectureError(
-            "expected a tuple of 32 ints, got a string; use space.from_str() to parse " + FORMAT
-        )
-    try:
-        t = tuple(arch)
-    except TypeError:
-        raise InvalidArchitectureError(
-            f"DARTS architecture must be a sequence of 32 ints (op, input pairs), got {arch!r}"
-        ) from None
-    if len(t) != 2 * PER_CELL or not all(
-        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in t
-    ):
-        raise InvalidArchitectureError(
-            f"DARTS architecture must be a sequence of 32 ints (op, input pairs), got {arch!r}"
-        )
-    t = tuple(int(a) for a in t)
+    t = genotype_ints(arch)
     for cell in range(2):
         for k in range(STEPS):
             base = cell * PER_CELL + 4 * k
@@ -196,6 +228,77 @@ def cells(arch: Sequence[int]) -> tuple[list[tuple[str, int]], list[tuple[str, i
         part = a[c * PER_CELL : (c + 1) * PER_CELL]
         out.append([(PRIMITIVES[part[i]], part[i + 1]) for i in range(0, PER_CELL, 2)])
     return out[0], out[1]
+
+
+def sort_node_pairs(arch: Sequence[int]) -> Arch:
+    """The encoding with each node's two ``(op, input)`` pairs sorted (input first, then op): the
+    canonical form of a DARTS-style encoding (swapping a node's two operations does not change
+    the network's function family). ``arch`` is not validated.
+
+    Example:
+        >>> sort_node_pairs((4, 1, 3, 0) + (1, 0, 2, 1) * 7)[:4]
+        (3, 0, 4, 1)
+    """
+    a = tuple(arch)
+    out: list[int] = []
+    for node in range(2 * STEPS):
+        p, q = (a[4 * node + 1], a[4 * node]), (a[4 * node + 3], a[4 * node + 2])
+        for inp, op in sorted((p, q)):
+            out += [op, inp]
+    return tuple(out)
+
+
+def repair_inputs(arch: Sequence[int], rng: int | np.random.Generator | None = None) -> Arch:
+    """Repair a position-wise draw of a DARTS-style encoding: a node that reads one input twice
+    gets its second input redrawn (seeded) from the others; the rest is kept (not validated).
+
+    Example:
+        >>> a = [4, 0, 4, 0] + [4, 0, 4, 1] * 7
+        >>> fixed = repair_inputs(a, 0)
+        >>> fixed[3] != fixed[1] and fixed[4:] == tuple(a[4:])
+        True
+    """
+    t = [int(v) for v in arch]
+    if len(t) == 2 * PER_CELL:
+        gen = None
+        for cell in range(2):
+            for k in range(STEPS):
+                base = cell * PER_CELL + 4 * k
+                if t[base + 1] == t[base + 3] and 0 <= t[base + 1] < k + 2:
+                    gen = gen if gen is not None else as_generator(rng)
+                    others = [i for i in range(k + 2) if i != t[base + 1]]
+                    t[base + 3] = int(others[int(gen.integers(len(others)))])
+    return tuple(t)
+
+
+def genotype_neighbours(arch: Sequence[int], op_values: Callable[[int, int, int], Iterable[int]]
+                        ) -> list[Arch]:
+    """Every encoding that differs from the (valid) ``arch`` in one operation or in one input;
+    an input change keeps the operation index.
+
+    Args:
+        arch: A valid DARTS-style encoding.
+        op_values: ``op_values(cell, node, input)``: the operation indices an ``(op, input)``
+            pair of node ``node`` of cell ``cell`` (0 normal, 1 reduction) may hold.
+
+    Example:
+        >>> a = validate([4, 0, 4, 1] * 8)
+        >>> len(genotype_neighbours(a, lambda cell, node, inp: range(1, len(PRIMITIVES))))
+        120
+    """
+    a = tuple(arch)
+    out: list[Arch] = []
+    for slot in range(2 * 2 * STEPS):
+        i = 2 * slot
+        cell, k = slot // (2 * STEPS), (slot % (2 * STEPS)) // 2
+        for op in op_values(cell, k, a[i + 1]):
+            if op != a[i]:
+                out.append(a[:i] + (op,) + a[i + 1 :])
+        other = a[i + 1 + (2 if slot % 2 == 0 else -2)]
+        for inp in range(k + 2):
+            if inp not in (a[i + 1], other):
+                out.append(a[: i + 1] + (inp,) + a[i + 2 :])
+    return out
 
 
 #: DARTS (second order), the published genotype of Liu et al. (2019), ``DARTS_V2``.

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
+from ...exceptions import ConfigError
 from ...nn.ops import FactorizedReduce, Identity
 from .encoding import STEPS
-from .ops import darts_op, darts_relu_conv_bn
+from .ops import OpFactory, darts_op, darts_relu_conv_bn
 
-__all__ = ["DARTSCell", "DARTSNetwork", "AuxiliaryHead"]
+__all__ = ["DARTSCell", "DARTSNetwork", "AuxiliaryHead", "build_network"]
 
 
 def _drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -36,6 +38,8 @@ class DARTSCell(nn.Module):
         C: Channels of each intermediate node (output: ``4 C``).
         reduction: Whether this cell halves the resolution.
         reduction_prev: Whether the previous cell did (its input ``0`` is then twice as large).
+        op_factory: Builds each operation from its name (:class:`~nasrank.spaces.darts.OpFactory`;
+            default :func:`~nasrank.spaces.darts.darts_op`).
 
     Example:
         >>> cell = DARTSCell([("skip_connect", 0), ("sep_conv_3x3", 1)] * 4, 4, 4, 2, False, False)
@@ -51,6 +55,8 @@ class DARTSCell(nn.Module):
         C: int,
         reduction: bool,
         reduction_prev: bool,
+        *,
+        op_factory: OpFactory = darts_op,
     ) -> None:
         super().__init__()
         self.reduction = reduction
@@ -63,7 +69,7 @@ class DARTSCell(nn.Module):
         self._indices: list[int] = []
         for name, index in genotype:
             stride = 2 if reduction and index < 2 else 1
-            self._ops.append(darts_op(name, C, stride, affine=True))
+            self._ops.append(op_factory(name, C, stride, affine=True))
             self._indices.append(int(index))
         self.multiplier = STEPS
 
@@ -119,6 +125,8 @@ class DARTSNetwork(nn.Module):
         num_classes: Classifier outputs.
         auxiliary: Build the auxiliary head (after cell ``2 * layers // 3``).
         in_channels: Image channels.
+        op_factory: Builds each cell operation from its name (default
+            :func:`~nasrank.spaces.darts.darts_op`; see :class:`~nasrank.spaces.darts.OpFactory`).
 
     Attributes:
         drop_path_prob: Drop-path probability applied in training mode (default 0).
@@ -139,6 +147,8 @@ class DARTSNetwork(nn.Module):
         num_classes: int = 10,
         auxiliary: bool = False,
         in_channels: int = 3,
+        *,
+        op_factory: OpFactory = darts_op,
     ) -> None:
         super().__init__()
         self.layers = layers
@@ -157,7 +167,7 @@ class DARTSNetwork(nn.Module):
             if reduction:
                 c_cur *= 2
             cell = DARTSCell(reduce if reduction else normal, c_pp, c_p, c_cur, reduction,
-                             reduction_prev)
+                             reduction_prev, op_factory=op_factory)
             self.cells.append(cell)
             reduction_prev = reduction
             c_pp, c_p = c_p, cell.multiplier * c_cur
@@ -180,3 +190,52 @@ class DARTSNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with_aux(x)[0]
+
+
+def build_network(
+    normal: Sequence[tuple[str, int]],
+    reduce: Sequence[tuple[str, int]],
+    *,
+    num_classes: int = 10,
+    C: int = 36,
+    layers: int = 20,
+    auxiliary: bool = False,
+    drop_path_prob: float = 0.0,
+    in_channels: int = 3,
+    min_C: int = 1,
+    network: type[DARTSNetwork] = DARTSNetwork,
+) -> DARTSNetwork:
+    """The evaluation network of two cells, its build options validated (the ``build`` of a
+    DARTS-style space, after parsing the architecture).
+
+    Args:
+        normal: Normal cell, 8 ``(op name, input)`` pairs.
+        reduce: Reduction cell, likewise.
+        num_classes: Classifier outputs.
+        C: Initial channels (at least ``min_C``).
+        layers: Number of cells (at least 3).
+        auxiliary: Build the auxiliary head.
+        drop_path_prob: Drop-path probability in training mode, in [0, 1).
+        in_channels: Image channels.
+        min_C: The smallest valid ``C``.
+        network: The network class (:class:`DARTSNetwork` or a subclass with its signature).
+
+    Example:
+        >>> g = [("sep_conv_3x3", 0), ("skip_connect", 1)] * 4
+        >>> build_network(g, g, C=2, layers=3, drop_path_prob=0.1).drop_path_prob
+        0.1
+        >>> build_network(g, g, layers=2)
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: `layers` must be an int >= 3, got 2
+    """
+    for name, value, minimum in (("num_classes", num_classes, 1), ("C", C, min_C),
+                                 ("layers", layers, 3), ("in_channels", in_channels, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
+    if not 0.0 <= float(drop_path_prob) < 1.0:
+        raise ConfigError(f"`drop_path_prob` must be in [0, 1), got {drop_path_prob!r}")
+    net = network(normal, reduce, C=int(C), layers=int(layers), num_classes=int(num_classes),
+                  auxiliary=bool(auxiliary), in_channels=int(in_channels))
+    net.drop_path_prob = float(drop_path_prob)
+    return net

@@ -16,16 +16,35 @@ BatchNorm (:func:`darts_op` with ``pool_bn=True``).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from torch import nn
 
 from ...exceptions import ConfigError
 from ...nn.ops import DilConv, FactorizedReduce, Identity, ReLUConvBN, SepConv, Zero
 from .encoding import PRIMITIVES
 
-__all__ = ["DARTS_PRIMITIVES", "darts_op", "darts_relu_conv_bn"]
+__all__ = ["DARTS_PRIMITIVES", "OpFactory", "darts_op", "darts_relu_conv_bn"]
 
 #: Alias of :data:`~nasrank.spaces.darts.PRIMITIVES` (the name it had in ``nasrank.nn.darts_ops``).
 DARTS_PRIMITIVES = PRIMITIVES
+
+
+class OpFactory(Protocol):
+    """What builds the operation of a cell edge from its name: the signature of :func:`darts_op`.
+
+    The networks and supernets of :mod:`nasrank.spaces.darts` take one (``op_factory``, default
+    :func:`darts_op`), so that a space with further operations (e.g. RobustDARTS' ``noise``)
+    reuses them.
+
+    Example:
+        >>> factory: OpFactory = darts_op
+        >>> type(factory("skip_connect", 4, 1)).__name__
+        'Identity'
+    """
+
+    def __call__(self, name: str, C: int, stride: int, affine: bool = True,
+                 pool_bn: bool = False) -> nn.Module: ...
 
 
 def darts_relu_conv_bn(

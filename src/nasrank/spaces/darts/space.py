@@ -13,7 +13,7 @@ from .._registries import SPACES
 from ..base import SearchSpace
 from . import encoding as _enc
 from .encoding import DARTS_V1, DARTS_V2, PER_CELL, PRIMITIVES, STEPS, Arch  # noqa: F401  (doctests)
-from .network import DARTSNetwork
+from .network import DARTSNetwork, build_network
 from .supernet import DARTSSupernet
 
 __all__ = ["DARTSSpace"]
@@ -122,17 +122,7 @@ class DARTSSpace(SearchSpace):
             >>> fixed[3] != fixed[1] and fixed[:3] == tuple(a[:3])
             True
         """
-        t = [int(v) for v in arch]
-        if len(t) == 2 * PER_CELL:
-            gen = None
-            for cell in range(2):
-                for k in range(STEPS):
-                    base = cell * PER_CELL + 4 * k
-                    if t[base + 1] == t[base + 3] and 0 <= t[base + 1] < k + 2:
-                        gen = gen if gen is not None else as_generator(rng)
-                        others = [i for i in range(k + 2) if i != t[base + 1]]
-                        t[base + 3] = int(others[int(gen.integers(len(others)))])
-        return self.validate(tuple(t))
+        return self.validate(_enc.repair_inputs(arch, rng))
 
     def sample(self, rng: int | np.random.Generator | None = None) -> Arch:
         gen = as_generator(rng)
@@ -146,19 +136,8 @@ class DARTSSpace(SearchSpace):
 
     def neighbours(self, arch: Sequence[int]) -> list[Arch]:
         """Every genotype that differs in one operation or in one input (120 in all)."""
-        a = self.validate(arch)
-        out: list[Arch] = []
-        for slot in range(2 * 2 * STEPS):
-            i = 2 * slot
-            for op in range(1, len(PRIMITIVES)):
-                if op != a[i]:
-                    out.append(a[:i] + (op,) + a[i + 1 :])
-            k = (slot % (2 * STEPS)) // 2
-            other = a[i + 1 + (2 if slot % 2 == 0 else -2)]
-            for inp in range(k + 2):
-                if inp not in (a[i + 1], other):
-                    out.append(a[: i + 1] + (inp,) + a[i + 2 :])
-        return out
+        ops = range(1, len(PRIMITIVES))
+        return _enc.genotype_neighbours(self.validate(arch), lambda _cell, _node, _inp: ops)
 
     @property
     def size(self) -> int:
@@ -180,13 +159,7 @@ class DARTSSpace(SearchSpace):
             >>> s.canonical(swapped) == s.canonical(a)
             True
         """
-        a = self.validate(arch)
-        out: list[int] = []
-        for node in range(2 * STEPS):
-            p, q = (a[4 * node + 1], a[4 * node]), (a[4 * node + 3], a[4 * node + 2])
-            for inp, op in sorted((p, q)):
-                out += [op, inp]
-        return tuple(out)
+        return _enc.sort_node_pairs(self.validate(arch))
 
     def canonical_key(self, arch: Sequence[int]) -> Arch:
         return self.canonical(arch)
@@ -227,16 +200,9 @@ class DARTSSpace(SearchSpace):
                 "auxiliary, drop_path_prob, in_channels"
             )
         a = self.from_str(arch) if isinstance(arch, str) else self.validate(arch)
-        for name, value, minimum in (("num_classes", num_classes, 1), ("C", C, 1),
-                                     ("layers", layers, 3), ("in_channels", in_channels, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ConfigError(f"`{name}` must be an int >= {minimum}, got {value!r}")
-        if not 0.0 <= float(drop_path_prob) < 1.0:
-            raise ConfigError(f"`drop_path_prob` must be in [0, 1), got {drop_path_prob!r}")
-        normal, reduce = self.cells(a)
-        net = DARTSNetwork(normal, reduce, C=int(C), layers=int(layers), num_classes=int(num_classes),
-                           auxiliary=bool(auxiliary), in_channels=int(in_channels))
-        net.drop_path_prob = float(drop_path_prob)
+        net = build_network(*self.cells(a), num_classes=num_classes, C=C, layers=layers,
+                            auxiliary=auxiliary, drop_path_prob=drop_path_prob,
+                            in_channels=in_channels)
         net.arch = a
         return net
 

@@ -213,6 +213,9 @@ class NB201Space(SearchSpace):
         """
         return _profile.num_params(arch, num_classes=num_classes, C=C, N=N, in_channels=in_channels)
 
+    #: What :meth:`flops` counts (shown by ``nasrank spaces show``).
+    flops_convention = "multiply-accumulates per image, NAS-Bench-201 counter"
+
     def flops(
         self,
         arch: Sequence[int],

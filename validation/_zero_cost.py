@@ -1,0 +1,227 @@
+"""The engine of the zero-cost validations on NASLib's published cells
+(``validation/zero_cost_nb101.py``, ``validation/zero_cost_nb301.py``): one real CIFAR-10
+minibatch per proxy group with the NB201 protocol of ``validation/zero_cost_nb201.py``, per-cell
+results cached as JSON lines (resumable), and the result table (Spearman rho with the file's
+``val_accuracy``, NASLib's own score's rho on the same cells, the per-cell agreement with NASLib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import nasrank
+from nasrank.estimators.zero_cost import list_proxies, proxy_info
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+CACHE = REPO / "validation" / "_cache"
+RESULTS = REPO / "validation" / "results"
+
+# The NB201 protocol's batch groups (validation/zero_cost_nb201.py).
+GROUP_64 = ["grad_norm", "snip", "grasp", "fisher", "plain", "jacob_cov", "synflow", "params",
+            "flops", "l2_norm"]
+GROUP_128 = ["nwot", "gradsign", "jacob_cov"]  # jacob_cov at 128 is reported as jacob_cov_b128
+GROUP_16 = ["zen"]
+
+@dataclass
+class Setup:
+    """What differs between the NB101 and the NB301 validation."""
+
+    tag: str                                  # cache / result file prefix
+    title: str
+    load_bench: Callable[[Path], Any]         # data dir -> NASLib adapter
+    default_C: int
+    build: Callable[[Any, tuple[int, ...], int], torch.nn.Module]  # (space, arch, C) -> net
+    network: Callable[[int], str]             # C -> description of the network
+    published: dict[str, float] = field(default_factory=dict)
+    published_note: str = ""
+    notes: list[str] = field(default_factory=list)  # extra header lines (e.g. a params check)
+
+
+def load_batch(data_dir: Path, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """128 normalised CIFAR-10 training images (seeded) and their labels."""
+    ds = nasrank.data.load_dataset("cifar10", root=data_dir, train=True)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(ds.labels), generator=g)[:128]
+    m = torch.tensor(ds.mean).view(1, 3, 1, 1)
+    s = torch.tensor(ds.std).view(1, 3, 1, 1)
+    return (ds.images[idx].float() / 255.0 - m) / s, ds.labels[idx]
+
+
+def spearman(a: Any, b: Any) -> tuple[float, int]:
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return float("nan"), int(ok.sum())
+    return float(spearmanr(x[ok], y[ok]).correlation), int(ok.sum())
+
+
+def score_cell(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, proxies: list[str],
+               seed: int) -> dict[str, float]:
+    """Every requested proxy of one network, with the NB201 protocol's batch sizes."""
+    scores: dict[str, float] = {}
+    g64 = [p for p in GROUP_64 if p in proxies]
+    g128 = [p for p in ("nwot", "gradsign") if p in proxies] + (["jacob_cov"] if "jacob_cov_b128" in proxies else [])
+    g16 = [p for p in GROUP_16 if p in proxies]
+    if g64:
+        scores.update(nasrank.compute_proxies(net, (x[:64], y[:64]), g64, seed=seed))
+    if g128:
+        r = nasrank.compute_proxies(net, (x, y), g128, seed=seed)
+        for k, v in r.items():
+            scores["jacob_cov_b128" if k == "jacob_cov" else k] = v
+    if g16:
+        scores.update(nasrank.compute_proxies(net, (x[:16], y[:16]), g16, seed=seed))
+    return scores
+
+
+def run(setup: Setup, argv: list[str] | None = None) -> int:
+    """Compute (resumably) and report the validation described by ``setup``."""
+    ap = argparse.ArgumentParser(description=setup.title)
+    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--num-cells", type=int, default=None, help="first N cells of the seeded order (default all)")
+    ap.add_argument("--C", type=int, default=setup.default_C, help=f"network width (published: {setup.default_C})")
+    ap.add_argument("--proxies", default=None,
+                    help="comma-separated subset (default every registered proxy and jacob_cov_b128)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--reverse", action="store_true",
+                    help="work from the last uncached cell backwards into a separate cache file (a second process)")
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop computing after this long")
+    ap.add_argument("--out", type=Path, default=None, help="result table (default validation/results/...)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    data = args.data_dir
+    zc_dir = data / "naslib_zc"
+    if not zc_dir.is_dir() or not (data / "cifar10").is_dir():
+        print(f"NASLib zero-cost files or CIFAR-10 not found under {data}; skipping (pass --data-dir)")
+        return 0
+    bench = setup.load_bench(data)
+    space = bench.space
+    archs = bench.archs()
+    order = np.random.default_rng(args.seed).permutation(len(archs))
+    cells = [archs[i] for i in order][: args.num_cells]
+    proxies = (args.proxies.split(",") if args.proxies else list_proxies() + ["jacob_cov_b128"])
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    stem = f"{setup.tag}_seed{args.seed}_C{args.C}"
+    cache_path = CACHE / f"{stem}{'.rev' if args.reverse else ''}.jsonl"
+    done: dict[str, dict] = {}
+    for path in sorted(CACHE.glob(f"{stem}*.jsonl")):  # every process's file
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
+                done[rec["arch"]]["scores"].update(rec["scores"])
+                done[rec["arch"]]["seconds"] += rec["seconds"]
+
+    def missing(a: tuple[int, ...]) -> list[str]:
+        have = done.get(space.to_str(a), {}).get("scores", {})
+        return [p for p in proxies if p not in have]
+
+    if not args.report_only:
+        x, y = load_batch(data, args.seed)
+        todo = [a for a in cells if missing(a)]
+        if args.reverse:
+            todo.reverse()
+        print(f"{setup.title}: {len(cells)} cells, {len(cells) - len(todo)} cached; {setup.network(args.C)}; "
+              f"{torch.get_num_threads()} thread(s)", flush=True)
+        t_start = time.perf_counter()
+        with open(cache_path, "a") as out:
+            for n, arch in enumerate(todo, 1):
+                if args.max_minutes is not None and time.perf_counter() - t_start > 60 * args.max_minutes:
+                    print(f"stopping after {args.max_minutes} min (--max-minutes); run again to continue")
+                    break
+                key = space.to_str(arch)
+                if key in done and not missing(arch):  # the other process did it meanwhile
+                    continue
+                t0 = time.perf_counter()
+                torch.manual_seed(args.seed)  # the same weight-init stream for every cell
+                net = setup.build(space, arch, args.C)
+                scores = score_cell(net, x, y, missing(arch), args.seed)
+                rec = {"arch": key, "scores": scores, "seconds": time.perf_counter() - t0}
+                out.write(json.dumps(rec) + "\n")
+                out.flush()
+                done.setdefault(key, {"arch": key, "scores": {}, "seconds": 0.0})
+                done[key]["scores"].update(scores)
+                done[key]["seconds"] += rec["seconds"]
+                el = time.perf_counter() - t_start
+                print(f"{n}/{len(todo)}  {rec['seconds']:.1f}s/cell  elapsed {el / 60:.1f} min  "
+                      f"eta {el / n * (len(todo) - n) / 60:.1f} min", flush=True)
+
+    return report(setup, bench, cells, done, proxies, args)
+
+
+def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[str, dict],
+           proxies: list[str], args: argparse.Namespace) -> int:
+    space = bench.space
+    index = {a: i for i, a in enumerate(bench.archs())}
+    recs = [done[space.to_str(a)] for a in cells if space.to_str(a) in done]
+    lines: list[str] = []
+    emit = lines.append
+    total = len(bench.archs())
+    wall = sum(r["seconds"] for r in recs)
+    partial = len(recs) < total
+    emit(f"{setup.title}")
+    emit(f"scale: {len(recs)} of the file's {total} cells (seeded order, seed {args.seed})"
+         f"{' -- PARTIAL' if partial else ''}; {setup.network(args.C)}"
+         f"{'' if args.C == setup.default_C else f' (NOT the published width C={setup.default_C})'}")
+    if recs:
+        emit(f"protocol: one CIFAR-10 training batch (seed {args.seed}), train mode, batch 64 "
+             f"(nwot, gradsign, jacob_cov_b128: 128; zen: 16); same weight seed for every cell; "
+             f"compute {wall / 60:.1f} min ({wall / len(recs):.1f} s/cell, "
+             f"{args.threads} thread(s), shared CPU)")
+    lines.extend(setup.notes)
+    emit(f"continue: nice -n 15 python validation/{setup.tag}.py --C {args.C} --seed {args.seed}"
+         f"{'' if args.num_cells is None else f' --num-cells {args.num_cells}'}  (resumes from validation/_cache/)")
+    if not recs:
+        emit("no results yet")
+        print("\n".join(lines))
+        return 0
+    rows = [index[space.from_str(r["arch"])] for r in recs]
+    val = bench.table("val_acc")[rows]
+    naslib_names = set(bench.proxies())
+    emit("")
+    emit("rho = Spearman vs val_accuracy on these cells; NASLib rho = NASLib's published score of the same proxy on the")
+    emit("same cells; rho(ours,NASLib) = per-cell rank agreement of the two scores; published = " + setup.published_note)
+    emit(f"{'proxy':<15}{'sign':>5}{'n':>5}{'NaN':>5}{'rho':>8}{'NASLib rho':>12}{'rho(ours,NASLib)':>18}"
+         f"{'published':>11}")
+    names = [p for p in proxies if any(p in r["scores"] for r in recs)]
+    for name in names:
+        v = np.array([r["scores"].get(name, math.nan) for r in recs], float)
+        base = name.replace("_b128", "")
+        hib = proxy_info(base)["higher_is_better"]
+        rho, n = spearman(v, val)
+        nl = agree = ""
+        if base in naslib_names:
+            theirs = bench.scores(base)[rows]
+            r_n, _ = spearman(theirs, val)
+            r_a, _ = spearman(v, theirs)
+            nl, agree = f"{r_n:.3f}", f"{r_a:.3f}"
+        pub = setup.published.get(name)
+        n_nan = int(np.sum(~np.isfinite(v)))
+        emit(f"{name:<15}{'+' if hib else '-':>5}{n:>5}{n_nan:>5}{rho:>8.3f}{nl:>12}{agree:>18}"
+             f"{(f'{pub:.3f}' if pub is not None else ''):>11}")
+    others = sorted(naslib_names - {p.replace('_b128', '') for p in names})
+    for name in others:
+        r_n, n = spearman(bench.scores(name)[rows], val)
+        emit(f"{name:<15}{'':>5}{n:>5}{'':>5}{'':>8}{r_n:>12.3f}{'(NASLib only)':>18}")
+    text = "\n".join(lines)
+    print(text)
+    out = args.out or RESULTS / f"{setup.tag}_C{args.C}{'_partial' if partial else ''}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    print(f"\nwritten to {out}")
+    return 0
