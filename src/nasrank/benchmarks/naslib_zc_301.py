@@ -34,7 +34,7 @@ from typing import Any
 import torch
 
 from ..exceptions import BenchmarkDataError
-from ..spaces.darts import STEPS, DARTSSpace
+from ..spaces.darts import PRIMITIVES, STEPS, DARTSSpace
 from .naslib_zc import NASLibZCTable
 
 __all__ = ["NASLibNB301Benchmark", "NASLIB_NB301_OPS", "NB301_BUILD", "naslib_to_darts",
@@ -43,15 +43,8 @@ __all__ = ["NASLibNB301Benchmark", "NASLIB_NB301_OPS", "NB301_BUILD", "naslib_to
 ZC_FILE_301 = "zc_nasbench301.json"
 
 #: NASLib's op order of the compact NB301 encoding (op index -> DARTS primitive name).
-NASLIB_NB301_OPS: tuple[str, ...] = (
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-)
+#: NASLib's list is the DARTS code base's without ``none``, so NASLib's op j is our op j + 1.
+NASLIB_NB301_OPS: tuple[str, ...] = PRIMITIVES[1:]
 #: :meth:`DARTSSpace.build` options of the network NAS-Bench-301 trained (and NASLib scored).
 NB301_BUILD: dict[str, Any] = {"C": 32, "layers": 8, "auxiliary": False}
 
