@@ -9,7 +9,9 @@ decided by the space (``nasrank.spaces.<name>``); this module only holds the blo
   :class:`ResNetBasicBlock` (NAS-Bench-201's stage reduction);
 * :class:`SepConv` (a depthwise-separable convolution applied twice), :class:`DilConv` (a
   dilated depthwise-separable convolution) and :class:`FactorizedReduce` (resolution halving
-  with two offset stride-2 1 x 1 convolutions), the blocks of the DARTS operations.
+  with two offset stride-2 1 x 1 convolutions), the blocks of the DARTS operations;
+* :class:`MBConv`, the inverted-residual block of MobileNetV2 (the candidate blocks of
+  NAS-Bench-Macro and of the ProxylessNAS / MobileNet-like spaces).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "SepConv",
     "DilConv",
     "FactorizedReduce",
+    "MBConv",
     "avg_pool_3x3",
 ]
 
@@ -276,3 +279,98 @@ class FactorizedReduce(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6}
+
+
+class MBConv(nn.Module):
+    """MobileNetV2 inverted-residual block: 1x1 expansion, k x k depthwise, linear 1x1 projection.
+
+    ``expand`` (a bias-free 1x1 conv to ``hidden`` channels, BN, activation) is omitted when
+    ``expand_ratio == 1``; ``depthwise`` is a k x k depthwise conv (padding ``k // 2``, the given
+    stride), BN and activation; ``project`` a bias-free 1x1 conv to ``C_out`` and BN, without
+    activation. ``hidden`` is ``round(C_in * expand_ratio)`` unless ``hidden_channels`` is given.
+    With ``residual="auto"`` the input is added when the shapes allow it (``stride == 1`` and
+    ``C_in == C_out``), as in MobileNetV2; ``residual=False`` leaves the shortcut to the caller
+    (ProxylessNAS adds it outside the candidate block).
+
+    Args:
+        C_in: Input channels.
+        C_out: Output channels.
+        kernel_size: Odd depthwise kernel size (3, 5, 7).
+        stride: 1 or 2.
+        expand_ratio: Expansion factor of the hidden width (>= 1).
+        activation: ``"relu"`` (NAS-Bench-Macro) or ``"relu6"`` (MobileNetV2, ProxylessNAS).
+        residual: ``"auto"``, ``True`` (requires matching shapes) or ``False``.
+        hidden_channels: Explicit hidden width, overriding ``expand_ratio``'s.
+        affine: Whether the BatchNorm layers have learnable affine parameters.
+
+    Example:
+        >>> block = MBConv(16, 16, kernel_size=5, stride=1, expand_ratio=6)
+        >>> block(torch.randn(2, 16, 8, 8)).shape, block.use_residual
+        (torch.Size([2, 16, 8, 8]), True)
+        >>> MBConv(16, 24, 3, 2, 3)(torch.randn(2, 16, 8, 8)).shape
+        torch.Size([2, 24, 4, 4])
+    """
+
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        expand_ratio: float = 6,
+        activation: str = "relu6",
+        residual: bool | str = "auto",
+        hidden_channels: int | None = None,
+        affine: bool = True,
+    ) -> None:
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size}")
+        if expand_ratio < 1:
+            raise ValueError(f"expand_ratio must be >= 1, got {expand_ratio}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        act = _ACTIVATIONS[activation]
+        hidden = int(hidden_channels) if hidden_channels is not None else int(round(C_in * expand_ratio))
+        self.expand: nn.Module | None
+        if expand_ratio == 1 and hidden_channels is None:
+            hidden = C_in
+            self.expand = None
+        else:
+            self.expand = nn.Sequential(
+                nn.Conv2d(C_in, hidden, 1, 1, 0, bias=False),
+                nn.BatchNorm2d(hidden, affine=affine),
+                act(inplace=False),
+            )
+        self.depthwise = nn.Sequential(
+            nn.Conv2d(hidden, hidden, kernel_size, stride, kernel_size // 2, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden, affine=affine),
+            act(inplace=False),
+        )
+        self.project = nn.Sequential(
+            nn.Conv2d(hidden, C_out, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+        shapes_match = stride == 1 and C_in == C_out
+        if residual == "auto":
+            self.use_residual = shapes_match
+        elif residual is True:
+            if not shapes_match:
+                raise ValueError("residual=True needs stride 1 and C_in == C_out")
+            self.use_residual = True
+        elif residual is False:
+            self.use_residual = False
+        else:
+            raise ValueError(f"residual must be 'auto', True or False, got {residual!r}")
+        self.C_in, self.C_out, self.hidden = C_in, C_out, hidden
+        self.kernel_size, self.stride, self.expand_ratio = kernel_size, stride, expand_ratio
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x if self.expand is None else self.expand(x)
+        out = self.project(self.depthwise(out))
+        return out + x if self.use_residual else out
