@@ -14,7 +14,17 @@ import pytest
 import torch
 
 #: Doctest name -> (module it needs, the extra that installs it).
-DOCTEST_EXTRAS: dict[str, tuple[str, str]] = {}
+DOCTEST_EXTRAS: dict[str, tuple[str, str]] = {
+    "nasrank.integrations._optuna": ("optuna", "optuna"),
+    "nasrank.integrations._optuna.TSEPruner": ("optuna", "optuna"),
+    "nasrank.integrations._optuna.TSEPruner.rungs_upto": ("optuna", "optuna"),
+    "nasrank.integrations._optuna.report_losses": ("optuna", "optuna"),
+    "nasrank.integrations._optuna.trial_losses": ("optuna", "optuna"),
+    "nasrank.integrations._ray_tune": ("ray", "ray"),
+    "nasrank.integrations._ray_tune.TSEScheduler": ("ray", "ray"),
+    "nasrank.integrations._ray_tune.TSEScheduler.rungs_upto": ("ray", "ray"),
+    "nasrank.integrations._ray_tune.TSEScheduler.result_callback": ("ray", "ray"),
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -156,9 +156,15 @@ def _summary(results: list[Any], ev: Any, bench: Any, as_json: bool, store: Path
 def report_cmd(
     paths: list[Path] = typer.Argument(..., help="A results store written by nasrank search --store, or one or more "  # noqa: B008
                                                  "search checkpoints written by nasrank darts (trajectories)."),
-    out: Path = typer.Option(Path("search-report"), "--out", help="Directory for anytime.png, anytime.csv, runs.csv "  # noqa: B008
-                                                                  "(store) or trajectory.png, trajectory.csv, "
-                                                                  "trajectory_runs.csv (checkpoints)."),
+    out: Path = typer.Option(None, "--out", help="Directory for anytime.png, anytime.csv, runs.csv "  # noqa: B008
+                                                 "(store) or trajectory.png, trajectory.csv, "
+                                                 "trajectory_runs.csv (checkpoints). Default search-report, "
+                                                 "or none when only --html is given."),
+    html: Path = typer.Option(None, "--html", help="Store: write one self-contained HTML page (configuration, "  # noqa: B008
+                                                   "anytime curves, best architectures, rank correlations, "
+                                                   "environment; plots embedded) to this file; the CSV/PNG "
+                                                   "directory too only if --out is given."),
+    top: int = typer.Option(10, "--top", min=1, help="Store, with --html: best architectures listed per strategy."),
     value: str = typer.Option(None, "--value", help="Store: test_acc (default when recorded) or score."),
     benchmark: str = typer.Option(None, "--benchmark", help="Checkpoints: ground truth of the derived cells (default "
                                                             "nb201 for nb201 searches; nb201-mini is shipped)."),
@@ -169,6 +175,9 @@ def report_cmd(
     no_plot: bool = typer.Option(False, "--no-plot", help="CSV only."),
 ) -> None:
     """Anytime performance (mean +- s.e. over seeds vs cost) per strategy and estimator: PNG + CSV.
+
+    With --html PATH (a results store): one self-contained HTML page instead (plus the CSV/PNG
+    directory when --out is given too).
 
     Given search checkpoints of `nasrank darts` instead of a store: the search trajectory, i.e.
     the benchmark accuracy of the derived cell and its parameter-free operations per epoch, per
@@ -184,7 +193,10 @@ def report_cmd(
                                "nasrank darts or one results store, not both")
         if value is not None:
             raise NasrankError("--value applies to a results store; a trajectory report writes every value")
-        _trajectory_report(checkpoints, out, benchmark, metric, gt_dataset, data_dir, not no_plot)
+        if html is not None:
+            raise NasrankError("--html applies to a results store; a trajectory report writes CSV and PNG (--out)")
+        _trajectory_report(checkpoints, Path("search-report") if out is None else out, benchmark, metric,
+                           gt_dataset, data_dir, not no_plot)
         return
     if len(paths) > 1:
         raise NasrankError(f"report takes one results store (got {len(paths)} paths) or search checkpoints of "
@@ -193,10 +205,26 @@ def report_cmd(
         if given:
             raise NasrankError(f"{name} applies to search checkpoints (nasrank darts), not to a results store")
     store = paths[0]
+    curves = None
+    if html is not None:
+        from .._validate import output_dir
+        from ..search import write_html_report
+
+        if out is not None:
+            output_dir(out, "report directory")  # fail before the page is written
+        page = write_html_report(store, html, value=value, top=top, plot=not no_plot)
+        curves = page["curves"]
+        for c in curves:
+            typer.echo(f"{c.group}: {len(c.seeds)} run(s), final incumbent {c.value} = {_fmt(float(c.mean[-1]))}")
+        typer.echo(f"wrote {page['html']}")
+        if page["image_note"]:
+            typer.echo(f"no plots: {page['image_note']}", err=True)
+        if out is None:
+            return
     from ..search import write_report
 
-    rep = write_report(store, out, value=value, plot=not no_plot)
-    for c in rep["curves"]:
+    rep = write_report(store, Path("search-report") if out is None else out, value=value, plot=not no_plot)
+    for c in rep["curves"] if curves is None else ():
         last = c.mean[-1]
         typer.echo(f"{c.group}: {len(c.seeds)} run(s), final incumbent {c.value} = {_fmt(float(last))}")
     typer.echo(f"wrote {rep['csv']} and {rep['runs_csv']}")

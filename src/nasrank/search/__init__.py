@@ -17,7 +17,8 @@
   every evaluation and trajectory step in the results store, resume after interruption;
 * **Assembly**: :class:`SearchConfig` (the options of ``nasrank search``) -> :func:`assemble`
   -> :class:`SearchSetup` (evaluator, scorer, strategies, executor) -> :meth:`SearchSetup.run`;
-* **Report**: :func:`anytime_curves`, :func:`plot_anytime`, :func:`write_report`.
+* **Report**: :func:`anytime_curves`, :func:`plot_anytime`, :func:`write_report`, and one
+  self-contained HTML page: :func:`write_html_report` (data: :func:`html_report_data`).
 
 Example:
     >>> from nasrank.benchmarks import load_benchmark
@@ -39,6 +40,7 @@ from ._evolution import AssistedEvolution, RegularizedEvolution
 from ._hyperband import BOHB, AssistedHyperband, Hyperband
 from ._random import AssistedRandomSearch, RandomSearch
 from ._reinforce import AssistedReinforce, Reinforce
+from ._html import html_report_data, render_html, write_html_report
 from ._report import (
     AnytimeCurve,
     anytime_curves,
@@ -71,4 +73,5 @@ __all__ = [
     "parse_assignments",
     "Budget", "parse_budget", "SearchResult", "run_search", "run_searches", "run_id_for",
     "AnytimeCurve", "anytime_curves", "incumbent_at", "load_runs", "plot_anytime", "write_report",
+    "html_report_data", "render_html", "write_html_report",
 ]
