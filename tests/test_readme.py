@@ -146,3 +146,12 @@ def test_cli_table_lists_every_option(name):
     missing = [o for p in cmd.params for o in p.opts if o.startswith("--") and o not in row
                and o not in ("--help",)]
     assert not missing, f"README's nasrank {name} row lacks {missing}"
+
+
+def test_optuna_pruner_example(capsys):
+    """The README's Optuna study runs as written, prunes by TSE and finds a good network."""
+    pytest.importorskip("optuna")
+    exec(compile(_python_block_after("### Integrations: Optuna, Ray Tune"), "README", "exec"), {})
+    pruned, best = capsys.readouterr().out.split()
+    assert 1 <= int(pruned) < 12  # some trials stopped early, not all
+    assert float(best) > 0.8      # digits: a completed trial is a good classifier
