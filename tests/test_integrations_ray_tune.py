@@ -1,4 +1,4 @@
-"""The Ray Tune scheduler: its decisions driven directly, and one local Tuner run (slow: Ray's startup)."""
+"""The Ray Tune scheduler: its decisions driven directly, and one local Tuner run (Ray's startup dominates)."""
 
 from __future__ import annotations
 
@@ -83,9 +83,10 @@ def test_scheduler_median_mode_warmup_nan_and_validation():
             TSEScheduler(**bad)
 
 
-@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_tuner_run_with_scheduler_and_result_callback(tmp_path):
-    """A real local Tune run (Ray start-up dominates: ~25 s on a shared 2-core box)."""
+    """A real local Tune run (Ray start-up dominates: ~25 s on a shared 2-core box; runs wherever
+    Ray Tune is installed, e.g. CI's extras stage)."""
     import ray
     from ray import tune
 
