@@ -195,3 +195,28 @@ def test_format_roundtrip_handles_divergence_and_errors(tmp_path):
     (tmp_path / "benchmark.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(BenchmarkDataError, match="is not a nasrank-benchmark"):
         CurveBenchmark(tmp_path)
+
+
+def test_arch_file_trains_exactly_the_listed_architectures(tmp_path, capsys):
+    """``--arch-file`` / ``BuildConfig(arch_list=...)``: the listed cells in order, no random draw;
+    malformed strings, duplicates of one canonical class and empty files are one-line errors."""
+    cells = ["|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|",
+             "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"]
+    f = tmp_path / "archs.txt"
+    f.write_text("# a designed pair\n" + cells[0] + "   # conv\n\n" + cells[1] + "\n")
+    out = tmp_path / "b"
+    assert main(["bench", "build", "--out", str(out), "--arch-file", str(f), *TINY]) == 0
+    bench = CurveBenchmark(out)
+    assert sorted(bench.space.to_str(a) for a in bench.archs()) == sorted(cells)
+    assert json.loads((out / "benchmark.json").read_text())["arch_list"] == cells
+    cfg = BuildConfig("nb201", arch_list=cells, archs=99)
+    assert cfg.archs == 2 and [j.arch for j in cfg.jobs()] == cells
+    with pytest.raises(ConfigError, match="canonical class"):  # node 1 feeds nothing: same cell
+        BuildConfig("nb201", arch_list=[cells[1], "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"])
+    capsys.readouterr()
+    for text in ("garbage\n", "# nothing\n\n"):
+        f.write_text(text)
+        assert main(["bench", "build", "--out", str(tmp_path / "c"), "--arch-file", str(f), *TINY]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("Error:")
+    assert not (tmp_path / "c").exists()

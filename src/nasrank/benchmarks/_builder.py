@@ -92,8 +92,11 @@ class BuildConfig:
             the fingerprints and the metadata then record (see :meth:`build_kwargs`).
         data: Which examples (dataset, sizes, image size, seed).
         train: Training protocol.
-        archs: Number of distinct canonical architectures.
+        archs: Number of distinct canonical architectures (with ``arch_list``: its length).
         arch_seed: Seed of the architecture draw.
+        arch_list: Explicit architectures (the space's string format) to train instead of a
+            random draw, in this order (e.g. a designed experiment: each generator setting of
+            RandWiredNN x several graph seeds); no two may share a canonical class.
         seeds: Training seeds (one run per architecture and seed).
         valid_only: Skip architectures without an input-output path.
         record_minibatch: Keep every minibatch loss (for TSE at sub-epoch budgets).
@@ -104,6 +107,10 @@ class BuildConfig:
         {'C': 8, 'N': 1}
         >>> BuildConfig("nb201", space_config={"C": 4, "N": 1}).metadata()["space_config"]
         {'C': 4, 'N': 1}
+        >>> cells = ["|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
+        ...          "|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|"]
+        >>> BuildConfig("nb201", arch_list=cells).archs
+        2
     """
 
     space: str = "nb201"
@@ -116,11 +123,27 @@ class BuildConfig:
     valid_only: bool = True
     record_minibatch: bool = True
     name: str | None = None
+    arch_list: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         from ..spaces import SPACES
 
-        SPACES.get(self.space)
+        space_cls = SPACES.get(self.space)
+        if self.arch_list is not None:
+            if isinstance(self.arch_list, str) or not all(isinstance(a, str) for a in self.arch_list):
+                raise ConfigError("`arch_list` must be a list of architecture strings (the space's format)")
+            self.arch_list = tuple(a.strip() for a in self.arch_list if a.strip())
+            if not self.arch_list:
+                raise ConfigError("`arch_list` is empty: give at least one architecture string")
+            space = space_cls()
+            seen: dict[Any, str] = {}
+            for text in self.arch_list:
+                key = space.canonical_key(space.from_str(text))  # malformed: InvalidArchitectureError
+                if key in seen:
+                    raise ConfigError(f"`arch_list` holds two architectures of one canonical class: {seen[key]!r} "
+                                      f"and {text!r}; keep one of them")
+                seen[key] = text
+            self.archs = len(self.arch_list)
         if self.space_config is not None and not isinstance(self.space_config, Mapping):
             raise ConfigError(
                 f"`space_config` must be a dict of build keyword arguments or None, got {type(self.space_config).__name__}"
@@ -159,7 +182,10 @@ class BuildConfig:
         from ..spaces import SPACES
 
         space = SPACES.get(self.space)()
-        archs = select_archs(space, self.archs, self.arch_seed, self.valid_only)
+        if self.arch_list is not None:
+            archs = [space.from_str(a) for a in self.arch_list]
+        else:
+            archs = select_archs(space, self.archs, self.arch_seed, self.valid_only)
         kw = self.build_kwargs()
         return [
             TrainJob(self.space, space.to_str(a), dict(kw), self.data, self.train, s, self.record_minibatch)
@@ -178,6 +204,7 @@ class BuildConfig:
             "data": self.data.key(), "train_config": asdict(self.train), "seeds": list(self.seeds),
             "arch_seed": self.arch_seed, "valid_only": self.valid_only, "protocol": PROTOCOL_VERSION,
             "nasrank_version": _nasrank_version(),
+            **({"arch_list": list(self.arch_list)} if self.arch_list is not None else {}),
         }
 
 

@@ -40,6 +40,10 @@ def build_cmd(
     data_seed: int = typer.Option(0, "--data-seed", min=0, help="Seed of the data subsets."),
     archs: int = typer.Option(200, "--archs", min=1, help="Distinct canonical architectures to train."),
     arch_seed: int = typer.Option(0, "--arch-seed", min=0, help="Seed of the architecture draw."),
+    arch_file: Path = typer.Option(  # noqa: B008
+        None, "--arch-file",
+        help="Train exactly these architectures (one string per line in the space's format; '#' starts a "
+             "comment) instead of drawing --archs at random."),
     include_invalid: bool = typer.Option(False, "--include-invalid", help="Also draw cells without an input-output path."),
     seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated (one run per arch and seed)."),
     epochs: int = typer.Option(20, "--epochs", min=1, help="Training epochs."),
@@ -75,6 +79,7 @@ def build_cmd(
     check_float("--lr", lr, minimum=0.0, exclusive_min=True)
     if executor == "serial" and workers != 1:
         raise ConfigError("--executor serial runs one job at a time: use --workers 1 or --executor processes")
+    arch_list = _read_arch_file(arch_file) if arch_file is not None else None
     if val_size is None:  # 1024, but never more than a fifth of a small dataset's training part
         val_size = min(1024, len(load_dataset(dataset, root=data_dir, train=True)) // 5)
     cfg = BuildConfig(
@@ -84,7 +89,7 @@ def build_cmd(
         train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                           augment=not no_augment),
         archs=archs, arch_seed=arch_seed, seeds=_seeds(seeds), valid_only=not include_invalid,
-        record_minibatch=not no_minibatch, name=name or out.name,
+        record_minibatch=not no_minibatch, name=name or out.name, arch_list=arch_list,
     )
     preflight(cfg.jobs()[0])  # missing data, a split that does not fit, an unbuildable network: fail now
     kw = {"address": ray_address} if executor == "ray" else {}
@@ -124,3 +129,19 @@ def list_cmd() -> None:
 
     for n in list_benchmarks():
         typer.echo(n)
+
+
+def _read_arch_file(path: Path) -> list[str]:
+    """The architecture strings of ``--arch-file``: one per line, blank lines and ``#`` comments skipped."""
+    from .._validate import input_file
+
+    p = input_file(path, "--arch-file")
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--arch-file {path} is not a text file ({exc.reason}); give one architecture string per line") from None
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    archs = [ln for ln in lines if ln]
+    if not archs:
+        raise ConfigError(f"--arch-file {path} holds no architecture strings; write one per line")
+    return archs
