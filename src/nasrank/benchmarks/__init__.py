@@ -6,6 +6,8 @@
   ``curves.npz``), produced by :func:`build_benchmark` / ``nasrank bench build``;
 * :class:`NASLibZCBenchmark`, :class:`NASLibNB101Benchmark`, :class:`NASLibNB301Benchmark` —
   NASLib's published per-cell zero-cost scores (NB201 / NB101 / NB301 subsets; ``naslib-zc-*``);
+* :class:`NBMacroBenchmark` — NAS-Bench-Macro's published CIFAR-10 accuracies, parameters and
+  FLOPs of all 6,561 macro networks (its JSON file; not shipped);
 * :class:`NATSBenchmark` — the official NATS-Bench topology files via ``nats_bench`` (optional);
 * ``nb201-mini`` — a real learning-curve benchmark shipped inside the package (offline default).
 
@@ -31,12 +33,14 @@ from .naslib_zc_101 import NASLibNB101Benchmark
 from .naslib_zc_301 import NASLibNB301Benchmark
 from .nats import NATSBenchmark
 from .nb201 import NB201Benchmark, find_nb201_file
+from .nb_macro import NBMacroBenchmark, find_nb_macro_file
 
 __all__ = [
     "TabularBenchmark", "NB201Benchmark", "CurveBenchmark", "NASLibZCBenchmark", "NASLibNB101Benchmark",
     "NASLibNB301Benchmark", "NATSBenchmark", "find_nb201_file", "load_benchmark",
     "list_benchmarks", "BENCHMARKS", "BuildConfig", "TrainJob", "build_benchmark", "run_train_job",
     "select_archs", "write_benchmark", "shipped_benchmark_path", "preflight",
+    "NBMacroBenchmark", "find_nb_macro_file",
 ]
 
 #: Benchmarks loadable by name: ``loader(root) -> TabularBenchmark``.
@@ -70,6 +74,7 @@ for _n in _SHIPPED:
 BENCHMARKS.register("nb201")(NB201Benchmark)
 for _cls in (NASLibZCBenchmark, NASLibNB101Benchmark, NASLibNB301Benchmark):  # NASLib zero-cost files
     BENCHMARKS.register(_cls.name)(_cls)
+BENCHMARKS.register(NBMacroBenchmark.name)(NBMacroBenchmark)  # NAS-Bench-Macro (published JSON)
 
 
 def load_benchmark(name_or_dir: str | os.PathLike, root: str | os.PathLike | None = None) -> TabularBenchmark:

@@ -109,19 +109,23 @@ def zcpt_cmd(
     typer.echo(f"genotype: {res.arch_str}")
     gt = out["ground_truth"]
     if gt:
-        typer.echo("NAS-Bench-201 test accuracy: " + ", ".join(f"{k} {v:.2f}%" for k, v in gt.items()))
+        typer.echo(f"published test accuracy ({space_name} benchmark): "
+                   + ", ".join(f"{k} {v:.2f}%" for k, v in gt.items()))
 
 
 def _ground_truth(space: Any, arch: tuple[int, ...], data_dir: str | None) -> dict[str, float] | None:
-    """Test accuracies of ``arch`` from the NAS-Bench-201 tables when they are installed and
-    cover the space (the benchmark adapter's space decides), else ``None``."""
-    try:
-        from ..benchmarks import NB201Benchmark
+    """Published test accuracies (%) of ``arch`` from the tabular benchmark registered under the
+    space's name (NAS-Bench-201 for ``nb201``, NAS-Bench-Macro for ``nb-macro``) when its files are
+    installed and it covers the space, per dataset; else ``None``."""
+    from ..benchmarks import BENCHMARKS, load_benchmark
 
-        bench = NB201Benchmark(data_dir)
+    if space.name not in BENCHMARKS:
+        return None
+    try:
+        bench = load_benchmark(space.name, data_dir)
         if bench.space.name != space.name:
             return None
-        return {ds: 100 * bench.query(arch, "test_acc", ds)
-                for ds in ("cifar10", "cifar100", "imagenet16-120")}
+        datasets = [ds for ds in bench.datasets if ds != "cifar10-valid" and "test_acc" in bench.metrics(ds)]
+        return {ds: 100 * bench.query(arch, "test_acc", ds) for ds in datasets} or None
     except (BenchmarkDataError, ImportError):
         return None

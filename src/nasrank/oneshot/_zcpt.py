@@ -89,9 +89,14 @@ def expected_perturbations(order: str, num_ops: int, num_edges: int) -> int:
     raise ConfigError(f"unknown edge order {order!r}; valid: {', '.join(ORDERS)}")
 
 
-def _best(values: np.ndarray) -> int:
-    """Index of the largest value, NaN treated as worst (first index if all are NaN)."""
+def _best(values: np.ndarray, allowed: np.ndarray | None = None) -> int:
+    """Index of the largest value, NaN treated as worst; if all are NaN, the first index that
+    ``allowed`` permits (a candidate of the edge), else 0."""
     v = np.where(np.isnan(values), -np.inf, values)
+    if allowed is not None and not np.isfinite(v).any() and not np.isposinf(v).any():
+        ok = np.flatnonzero(np.asarray(allowed, dtype=bool))
+        if ok.size:
+            return int(ok[0])
     return int(np.argmax(v))
 
 
@@ -178,15 +183,15 @@ def propose(
             if order in ("fixed", "random"):
                 e = remaining[0] if order == "fixed" else remaining[int(gen.integers(len(remaining)))]
                 pref = ev.preferences([e], next_batch())[0]
-                p.decide(e, _best(pref))
+                p.decide(e, _best(pref, ev.mask[e]))
             elif order in ("global-op-iter", "global-edge-iter"):
                 pref = ev.preferences(remaining, next_batch())
                 if order == "global-op-iter":
-                    flat = _best(pref.reshape(-1))
+                    flat = _best(pref.reshape(-1), ev.mask[remaining].reshape(-1))
                     i, o = divmod(flat, pref.shape[1])
                 else:
                     i = _best(np.nanmean(ev.cleaned(remaining, pref), axis=1))
-                    o = _best(pref[i])
+                    o = _best(pref[i], ev.mask[remaining[i]])
                 p.decide(remaining[i], o)
             else:  # global-*-once
                 if gi not in once_order:
@@ -203,7 +208,7 @@ def propose(
                     pref_e = once_first.pop(gi)[1]
                 else:
                     pref_e = ev.preferences([e], next_batch())[0]
-                p.decide(e, _best(pref_e))
+                p.decide(e, _best(pref_e, ev.mask[e]))
     perturbations = ev.count
     topo = 0
     nodes = supernet.topology_nodes(p.removed_edges_)

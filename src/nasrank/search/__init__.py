@@ -37,10 +37,10 @@ from ._base import STRATEGIES, Query, Strategy, create_strategy, list_strategies
 from ._driver import Budget, SearchResult, parse_budget, run_id_for, run_search, run_searches
 from ._evaluators import BenchmarkSpace, Evaluator, LiveEvaluator, ProxyEvaluator, TabularEvaluator
 from ._evolution import AssistedEvolution, RegularizedEvolution
+from ._html import html_report_data, render_html, write_html_report
 from ._hyperband import BOHB, AssistedHyperband, Hyperband
 from ._random import AssistedRandomSearch, RandomSearch
 from ._reinforce import AssistedReinforce, Reinforce
-from ._html import html_report_data, render_html, write_html_report
 from ._report import (
     AnytimeCurve,
     anytime_curves,

@@ -13,10 +13,16 @@ from .base import Arch, SearchSpace
 # (importing a space's package registers it)
 from .darts import DARTSSpace, DARTSSupernet
 from .darts_sub import DARTSSubspace, DARTSSubSupernet
+from .mobilenet import MobileNetSpace, MobileNetSupernet
 from .nb1shot1 import NB1Shot1Space, NB1Shot1Supernet
 from .nb101 import NB101Space
 from .nb201 import NB201Cell, NB201Space, NB201Supernet
+from .nbmacro import NBMacroSpace, NBMacroSupernet
+from .nds import NDSResNetSpace, NDSResNeXtASpace, NDSResNeXtBSpace
+from .randwired import RandWiredSpace
 
 __all__ = ["SPACES", "Arch", "SearchSpace", "NB201Space", "NB201Cell", "NB201Supernet",
            "DARTSSpace", "DARTSSupernet", "NB101Space", "NB1Shot1Space", "NB1Shot1Supernet",
-           "DARTSSubspace", "DARTSSubSupernet"]
+           "DARTSSubspace", "DARTSSubSupernet", "NBMacroSpace", "NBMacroSupernet",
+           "NDSResNetSpace", "NDSResNeXtASpace", "NDSResNeXtBSpace", "MobileNetSpace",
+           "MobileNetSupernet", "RandWiredSpace"]

@@ -170,7 +170,7 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
 def relu_points(model: nn.Module) -> list[tuple[nn.Module, bool]]:
     """Where NASWOT reads ReLU inputs: ``(module, pre_hook_on_conv)`` pairs.
 
-    Every ``nn.ReLU`` module is hooked on its input, except the ReLU of a nasrank ``ReLUConvBN``
+    Every ``nn.ReLU`` / ``nn.ReLU6`` module is hooked on its input, except the ReLU of a nasrank ``ReLUConvBN``
     (recognised by its ``forward_after_relu`` method): such a block may apply its ReLU once for
     several convolutions, so the input of its convolution (``ReLU(x)``, whose sign pattern equals
     that of ``x``) is read instead, once per convolution, as in the reference network.
@@ -190,7 +190,7 @@ def relu_points(model: nn.Module) -> list[tuple[nn.Module, bool]]:
                 skip.add(id(relu))
                 points.append((conv, True))
     for m in model.modules():
-        if isinstance(m, nn.ReLU) and id(m) not in skip:
+        if isinstance(m, (nn.ReLU, nn.ReLU6)) and id(m) not in skip:
             points.append((m, False))
     return points
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, ClassVar
 
 import torch
@@ -102,6 +103,10 @@ class _SampleNormFn(torch.autograd.Function):
         return torch.addcmul(k0, dy, scale).addcmul_(d, k1), None, None, None, None
 
 
+class _SingleValueNorm(ValueError):
+    """Per-sample train-mode BatchNorm on one value per channel (1x1 feature maps): undefined."""
+
+
 class _SampleNorm(nn.Module):
     """BatchNorm in train mode applied to every sample as if it were a batch of one.
 
@@ -120,7 +125,7 @@ class _SampleNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 3 or math.prod(x.shape[2:]) < 2:
-            raise ValueError(
+            raise _SingleValueNorm(
                 "GradSign: BatchNorm in train mode on a single sample needs more than one value per "
                 f"channel, got input shape {tuple(x.shape)}"
             )
@@ -475,7 +480,9 @@ class GradSign(Proxy):
             between architectures).
 
     BatchNorm in train mode per sample; published batch size 128; higher is better. The loss
-    function must be a per-sample mean or sum (sign counts are invariant to the scale).
+    function must be a per-sample mean or sum (sign counts are invariant to the scale). A network
+    whose BatchNorm sees one value per channel (1 x 1 feature maps, where per-sample train-mode
+    BatchNorm is undefined and the reference fails) scores NaN, with a warning.
 
     Example:
         >>> import torch, nasrank
@@ -502,4 +509,8 @@ class GradSign(Proxy):
     def compute(self, ctx: ProxyContext) -> float:
         net = ctx.copy_model(train=True)
         fn = gradsign_vectorized if self.method == "vectorized" else gradsign_loop
-        return fn(net, ctx.inputs, ctx.targets, ctx.loss_fn, self.reduction)
+        try:
+            return fn(net, ctx.inputs, ctx.targets, ctx.loss_fn, self.reduction)
+        except _SingleValueNorm as exc:
+            warnings.warn(f"{exc}; GradSign is NaN for this network", RuntimeWarning, stacklevel=2)
+            return float("nan")
