@@ -40,3 +40,20 @@ def test_proxies_list(capsys):
     assert main(["proxies", "--list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["name"] for r in rows} >= {"gradsign", "nwot", "zen"}
+
+
+def test_proxies_on_any_space_with_its_own_build_options(capsys):
+    """The network is the space's standard one changed by --config: NB201 C=16, N=5 by default;
+    a macro space takes its own options (and rejects NB201's)."""
+    assert main(["proxies", "--arch", ARCH, "--names", "params", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"] == {"C": 16, "N": 5} and (out["C"], out["N"]) == (16, 5)
+    arch = "d=1,1,2|w=16,32,64"
+    assert main(["proxies", "--space", "nds-resnet", "--arch", arch, "--config", "width_mult=0.25",
+                 "--names", "params,synflow", "--batch-size", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"] == {"width_mult": 0.25} and "C" not in out
+    assert out["proxies"]["params"]["value"] > 0 and out["proxies"]["synflow"]["value"] > 0
+    assert main(["proxies", "--space", "nds-resnet", "--arch", arch, "--N", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "width_mult" in err[0]

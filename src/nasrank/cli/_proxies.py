@@ -10,6 +10,7 @@ import typer
 
 from .. import create_space
 from ..exceptions import ConfigError
+from ._common import C_option, N_option, config_option
 
 
 def _batch(dataset: str, data_dir: str | None, size: int, seed: int) -> tuple[Any, Any, int, int]:
@@ -40,8 +41,9 @@ def proxies_cmd(
         help="One batch size for every proxy (default: each proxy's published batch size).",
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the minibatch, weights and zen draws."),
-    C: int = typer.Option(16, "--C", min=1, help="Channels of the first stage."),
-    N: int = typer.Option(5, "--N", min=1, help="Cells per stage."),
+    config: list[str] = config_option(),  # noqa: B008
+    C: int = C_option(),  # noqa: N803
+    N: int = N_option(),  # noqa: N803
     threads: int = typer.Option(
         None, "--threads", min=1,
         help="Torch CPU threads (default: torch's choice; use 1 when other jobs share the cores).",
@@ -49,10 +51,15 @@ def proxies_cmd(
     list_only: bool = typer.Option(False, "--list", help="List the proxies (sign, BN mode, batch size)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Compute zero-cost proxies of an architecture on one minibatch of real data."""
+    """Compute zero-cost proxies of an architecture on one minibatch of real data.
+
+    The network is the space's standard one (NB201: C=16, N=5, as the proxies were published),
+    changed by --config key=value / --C / --N.
+    """
     import torch
 
     from ..estimators.zero_cost import compute_proxies, list_proxies, proxy_info
+    from ..search import parse_assignments
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -75,11 +82,13 @@ def proxies_cmd(
     selected = [i["name"] for i in infos.values()]
     space = create_space(space_name)
     a = space.from_str(arch)
+    build_cfg = {**space.default_config("standard"),
+                 **parse_assignments(config, "--config", "C=16", C=C, N=N)}
     sizes = {n: batch_size or infos[n]["batch_size"] or 1 for n in selected}
     # data-free proxies ride along with the largest group
     x_all, y_all, num_classes, in_ch = _batch(dataset, data_dir, max(sizes.values()), seed)
     torch.manual_seed(seed)
-    net = space.build(a, num_classes=num_classes, C=C, N=N, in_channels=in_ch)
+    net = space.build(a, num_classes=num_classes, in_channels=in_ch, **build_cfg)
     groups: dict[int, list[str]] = {}
     for n in selected:
         groups.setdefault(sizes[n], []).append(n)
@@ -92,7 +101,7 @@ def proxies_cmd(
                           "seconds": round(r.seconds, 4)}
     ordered = {n: results[n] for n in selected}
     info = {"space": space.name, "arch": space.to_str(a), "dataset": dataset, "seed": seed,
-            "C": C, "N": N, "proxies": ordered}
+            "config": build_cfg, **{k: build_cfg[k] for k in ("C", "N") if k in build_cfg}, "proxies": ordered}
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
