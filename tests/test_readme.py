@@ -69,13 +69,17 @@ def test_proxy_values_on_a_cell_without_path_are_as_documented():
 
     text = " ".join(README.read_text().split())
     assert "the kernel- and determinant-based `nwot`, `jacob_cov` and `zen` are undefined and return NaN" in text
+    assert "`swap` counts its one activation pattern (1)" in text
     space = nasrank.create_space("nb201")
     arch = space.from_str("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
     torch.manual_seed(0)
     net = space.build(arch, num_classes=10, C=8, N=1)
     batch = (torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,)))
     res = nasrank.compute_proxies(net, batch, seed=0)
-    assert {k for k, v in res.items() if math.isnan(v)} == {"nwot", "jacob_cov", "zen"}
+    assert {k for k, v in res.items() if math.isnan(v)} == {
+        "nwot", "jacob_cov", "zen", "zico", "meco", "epe-nas", "ntk-cond", "linear-regions", "vkdnw",
+        "vkdnw-entropy", "az-nas-expressivity", "az-nas-progressivity", "az-nas-trainability"}
+    assert res["swap"] == 1.0
     for name in ("grad_norm", "snip", "grasp", "synflow", "plain", "gradsign"):
         assert res[name] == 0.0, name
     for name in ("fisher", "l2_norm", "params", "flops"):

@@ -49,7 +49,10 @@ def _grad(net, x, y):
 
 def test_registry_has_every_proxy():
     assert set(ALL) == {"grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov", "nwot", "zen",
-                        "gradsign", "params", "flops", "plain", "l2_norm"}
+                        "gradsign", "params", "flops", "plain", "l2_norm",
+                        # issue 19: proxies published after the seeds
+                        "zico", "meco", "epe-nas", "swap", "ntk-cond", "linear-regions", "vkdnw",
+                        "vkdnw-entropy", "az-nas-expressivity", "az-nas-progressivity", "az-nas-trainability"}
     for name in ALL:
         info = proxy_info(name)
         assert isinstance(info["higher_is_better"], bool) and info["bn_mode"] and info["summary"]

@@ -7,7 +7,9 @@
   per training budget T, as a list of :class:`CorrelationRow`;
 * :func:`load_curves` / :func:`correlate_curves` — learning curves nasrank did not train, read
   from a CSV, JSON or JSON Lines file (a :class:`CurveSet`), and their correlation table;
-* :func:`plot_correlations` — the seed-000-Fig.-1-style plot (needs ``nasrank[plot]``).
+* :func:`plot_correlations` — the seed-000-Fig.-1-style plot (needs ``nasrank[plot]``);
+* :mod:`~nasrank.evaluation.ensembles` — label-free rank aggregation of several proxies over a
+  set of architectures: :func:`aggregate` (mean rank, log-rank sum), :func:`az_nas_aggregate`.
 
 Example:
     >>> from nasrank.evaluation import spearman, precision_at_k
@@ -31,6 +33,14 @@ from .curves_file import (
     CurveSet,
     correlate_curves,
     load_curves,
+)
+from .ensembles import (
+    AZ_NAS_COMPONENTS,
+    aggregate,
+    az_nas_aggregate,
+    log_rank_sum,
+    mean_rank,
+    rank_table,
 )
 from .metrics import (
     METRICS,
@@ -70,4 +80,10 @@ __all__ = [
     "load_curves",
     "correlate_curves",
     "plot_correlations",
+    "aggregate",
+    "mean_rank",
+    "log_rank_sum",
+    "az_nas_aggregate",
+    "rank_table",
+    "AZ_NAS_COMPONENTS",
 ]

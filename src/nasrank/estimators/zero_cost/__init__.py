@@ -15,6 +15,8 @@ Example:
 from __future__ import annotations
 
 from . import (  # noqa: F401  (importing registers the proxies)
+    az_nas,
+    epe_nas,
     fisher,
     flops,
     grad_norm,
@@ -22,12 +24,17 @@ from . import (  # noqa: F401  (importing registers the proxies)
     grasp,
     jacob_cov,
     l2_norm,
+    meco,
     nwot,
     params,
     plain,
     snip,
+    swap,
     synflow,
+    te_nas,
+    vkdnw,
     zen,
+    zico,
 )
 from ._core import (
     BN_MODES,
