@@ -35,14 +35,13 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .._validate import check_float, check_int
-from ..estimators.curve import TSEE, CurveEstimator
+from ..estimators.curve import CurveEstimator
 from ..exceptions import ConfigError, MissingDependencyError
 from ._tse_rank import (
     RankDecision,
     epoch_loss,
     rank_decision,
-    rung_epochs,
+    rung_plan,
     tse_estimator,
     tse_score,
 )
@@ -121,24 +120,11 @@ class TSEScheduler(_FIFOScheduler):
         self.estimator = tse_estimator(estimator)
         self.loss_attr = loss_attr
         self.time_attr = time_attr
-        self.min_epochs = check_int("min_epochs", min_epochs, 1)
-        self.reduction_factor = check_int("reduction_factor", reduction_factor, 2)
-        if rungs is not None:
-            rs = sorted({check_int("rungs[]", r, 1) for r in rungs})
-            if not rs:
-                raise ConfigError("`rungs` must hold at least one epoch, e.g. rungs=[1, 3, 9]")
-            self.rungs: list[int] | None = rs
-        else:
-            self.rungs = None
-        first = self.rungs[0] if self.rungs else self.min_epochs
-        if isinstance(self.estimator, TSEE) and first < self.estimator.E:
-            raise ConfigError(
-                f"the first milestone ({first} epochs) is shorter than the tse-e window E={self.estimator.E}; "
-                f"raise min_epochs / the rungs to >= {self.estimator.E} or lower E"
-            )
-        frac = 1.0 / self.reduction_factor if keep_fraction is None else keep_fraction
-        self.keep_fraction = check_float("keep_fraction", frac, 0.0, 1.0, exclusive_min=True)
-        self.min_peers = check_int("min_peers", min_peers, 0)
+        self._plan = rung_plan(self.estimator, min_epochs=min_epochs, reduction_factor=reduction_factor,
+                               rungs=rungs, keep_fraction=keep_fraction, min_peers=min_peers,
+                               rung_word="milestone")
+        self.min_epochs, self.reduction_factor = self._plan.min_epochs, self._plan.reduction_factor
+        self.rungs, self.keep_fraction, self.min_peers = self._plan.rungs, self._plan.keep_fraction, self._plan.min_peers
         self.losses_: dict[str, list[float]] = {}
         self.rung_scores_: dict[int, dict[str, float]] = {}
         self.decisions_: list[dict[str, Any]] = []
@@ -151,9 +137,7 @@ class TSEScheduler(_FIFOScheduler):
             >>> TSEScheduler(rungs=[2, 5, 8]).rungs_upto(6)
             [2, 5]
         """
-        if self.rungs is not None:
-            return [r for r in self.rungs if r <= epochs]
-        return list(rung_epochs(self.min_epochs, self.reduction_factor, max_epochs=epochs + 1))
+        return self._plan.upto(epochs)
 
     # ------------------------------------------------------------------ Ray hooks
 

@@ -14,6 +14,8 @@ Public names (importable by the other integration modules):
 * :func:`epoch_loss` — the (batch-size weighted) mean of one epoch's minibatch losses;
 * :func:`tse_score` — the signed score (higher = predicted better) from per-epoch losses;
 * :func:`rung_epochs` — a successive-halving rung schedule;
+* :func:`rung_plan` / :class:`RungPlan` — the validated rung schedule, keep fraction and warm-up
+  of a pruner or scheduler;
 * :func:`rank_decision` / :class:`RankDecision` — keep or stop one trial at one rung.
 
 The estimators themselves are :mod:`nasrank.estimators.curve`; nothing is re-implemented here.
@@ -48,6 +50,8 @@ __all__ = [
     "epoch_loss",
     "tse_score",
     "rung_epochs",
+    "rung_plan",
+    "RungPlan",
     "rank_decision",
     "RankDecision",
 ]
@@ -176,6 +180,68 @@ def rung_epochs(
             e *= eta
 
     return list(gen()) if cap is not None else gen()
+
+
+@dataclass(frozen=True)
+class RungPlan:
+    """When trials are compared (explicit ``rungs`` or ``min_epochs * reduction_factor**k``), which
+    fraction survives a rung and how many peers must have reached it first."""
+
+    min_epochs: int
+    reduction_factor: int
+    rungs: list[int] | None
+    keep_fraction: float
+    min_peers: int
+
+    def upto(self, epochs: int) -> list[int]:
+        """The rung epochs <= ``epochs``.
+
+        Example:
+            >>> rung_plan("tse", rungs=[2, 5, 8]).upto(6)
+            [2, 5]
+        """
+        if self.rungs is not None:
+            return [r for r in self.rungs if r <= epochs]
+        return list(rung_epochs(self.min_epochs, self.reduction_factor, max_epochs=epochs + 1))
+
+
+def rung_plan(
+    estimator: CurveEstimator | str,
+    *,
+    min_epochs: int = 1,
+    reduction_factor: int = 3,
+    rungs: Sequence[int] | None = None,
+    keep_fraction: float | None = None,
+    min_peers: int = 0,
+    rung_word: str = "rung",
+) -> RungPlan:
+    """Validate the rung options of a pruner / scheduler (``keep_fraction`` defaults to
+    ``1 / reduction_factor``: successive halving); a first rung shorter than TSE-E's window is
+    an error, since its score would be undefined there.
+
+    Example:
+        >>> p = rung_plan("tse-ema", min_epochs=2, reduction_factor=2)
+        >>> p.upto(10), p.keep_fraction
+        ([2, 4, 8], 0.5)
+    """
+    est = tse_estimator(estimator)
+    factor = check_int("reduction_factor", reduction_factor, 2)
+    first_epochs = check_int("min_epochs", min_epochs, 1)
+    rs: list[int] | None = None
+    if rungs is not None:
+        rs = sorted({check_int("rungs[]", r, 1) for r in rungs})
+        if not rs:
+            raise ConfigError("`rungs` must hold at least one epoch, e.g. rungs=[1, 3, 9]")
+    first = rs[0] if rs else first_epochs
+    if isinstance(est, TSEE) and first < est.E:
+        raise ConfigError(
+            f"the first {rung_word} ({first} epochs) is shorter than the tse-e window E={est.E}; "
+            f"raise min_epochs / the rungs to >= {est.E} or lower E"
+        )
+    frac = 1.0 / factor if keep_fraction is None else keep_fraction
+    return RungPlan(first_epochs, factor, rs,
+                    check_float("keep_fraction", frac, 0.0, 1.0, exclusive_min=True),
+                    check_int("min_peers", min_peers, 0))
 
 
 @dataclass(frozen=True)
