@@ -41,6 +41,7 @@ __all__ = [
     "proxy_info",
     "weight_layers",
     "relu_points",
+    "gaussian_init",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -165,6 +166,29 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
         2
     """
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def gaussian_init(model: nn.Module, gen: torch.Generator) -> None:
+    """Re-initialise ``model`` in place as Zen-NAS and SWAP score networks: N(0, 1) Conv2d/Linear
+    weights drawn from ``gen``, zero biases, unit / zero BatchNorm and GroupNorm affine parameters.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+        >>> gaussian_init(net, torch.Generator().manual_seed(0))
+        >>> float(net[0].bias.abs().sum()), float(net[1].weight.sum())
+        (0.0, 2.0)
+    """
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.normal_(m.weight, generator=gen)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
+                if m.weight is not None:
+                    nn.init.ones_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
 
 def relu_points(model: nn.Module) -> list[tuple[nn.Module, bool]]:

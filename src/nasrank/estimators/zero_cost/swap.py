@@ -11,7 +11,7 @@ from torch import nn
 from ...exceptions import ConfigError
 from ...nn.profile import count_parameters
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext, relu_points
+from ._core import Proxy, ProxyContext, gaussian_init, relu_points
 
 __all__ = ["Swap", "count_activation_patterns", "swap_regulariser"]
 
@@ -68,20 +68,6 @@ def swap_regulariser(num_params: int, mu: float, sigma: float) -> float:
     """
     p = num_params / 1e3
     return math.exp(-((p - mu) ** 2) / sigma)
-
-
-def _gaussian_init(net: nn.Module, gen: torch.Generator) -> None:
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.normal_(m.weight, generator=gen)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
-                if m.weight is not None:
-                    nn.init.ones_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
 
 
 @PROXIES.register("swap")
@@ -152,7 +138,7 @@ class Swap(Proxy):
         try:
             for _ in range(self.repeats if self.init == "gaussian" else 1):
                 if self.init == "gaussian":
-                    _gaussian_init(net, gen)
+                    gaussian_init(net, gen)
                 seen.clear()
                 with torch.no_grad():
                     net(ctx.inputs)

@@ -10,7 +10,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, gaussian_init
 
 __all__ = ["Zen"]
 
@@ -77,16 +77,7 @@ class Zen(Proxy):
         scores = []
         with torch.no_grad():
             for _ in range(self.repeat):
-                for m in net.modules():
-                    if isinstance(m, (nn.Conv2d, nn.Linear)):
-                        nn.init.normal_(m.weight, generator=gen)
-                        if m.bias is not None:
-                            nn.init.zeros_(m.bias)
-                    elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
-                        if m.weight is not None:
-                            nn.init.ones_(m.weight)
-                        if m.bias is not None:
-                            nn.init.zeros_(m.bias)
+                gaussian_init(net, gen)
                 shape = ctx.inputs.shape
                 x1 = torch.randn(shape, generator=gen, device=ctx.device)
                 x2 = torch.randn(shape, generator=gen, device=ctx.device)
