@@ -9,8 +9,10 @@ NAS-Bench-201's scripts):
   which is not in these files — a cleaner, stronger and deterministic signal);
 * reported: CIFAR-10 test accuracy (trained on the full training set) of the returned cell =
   the best cell of the run's history by the search signal (by the noisy signal with ``--noise``);
-* proxy: the NASWOT paper's published scores (``naswot_v1_scores.csv``; the GradSign code used
-  its own GradSign table instead); NaN scores (cells without an input-output path) rank last;
+* proxy (``--proxy``): the NASWOT paper's published scores (``naswot_v1_scores.csv``, default),
+  or a column of a nasrank proxy table, e.g. ``gradsign-table`` (GradSign of every NB201 cell on
+  real CIFAR-10, shipped as ``nb201-cifar10``; the GradSign code assists with its own GradSign
+  table too); NaN scores (cells without an input-output path) rank last;
 * pool size 10 candidates per query (G-RS: 10 random cells, G-REA: 10 mutations of the parent);
   REA population 10, tournament 3; uniform sampling over all 15,625 cells;
 * budget: an equal number of queries for every method (default 100; the paper's 12,000 s of
@@ -47,10 +49,13 @@ per-query measurements it becomes positive: +0.17 +- 0.03 at sigma 1 and +0.21 +
 with repeats excluded, +0.12 +- 0.04 at sigma 2 without (paper: +0.25). So the paper's G-REA
 gain needs a noisy search signal, which these files only model.
 
+With GradSign itself (``--proxy gradsign-table``): ``validation/results/assisted_search_nb201_gradsign.txt``.
+
 Usage::
 
     python validation/assisted_search_nb201.py [--data-dir ../shared/data] [--runs 500] [--queries 100]
-        [--noise 0,0.5,1,2] [--exclude-seen off,on] [--json runs.json]
+        [--noise 0,0.5,1,2] [--exclude-seen off,on] [--proxy naswot-published|gradsign-table|DIR:PROXY]
+        [--json runs.json]
 """
 
 from __future__ import annotations
@@ -64,7 +69,13 @@ from pathlib import Path
 import numpy as np
 
 from nasrank.benchmarks import NB201Benchmark
-from nasrank.search import TableScorer, TabularEvaluator, create_strategy, run_search
+from nasrank.search import (
+    TableScorer,
+    TabularEvaluator,
+    create_strategy,
+    proxy_table_scorer,
+    run_search,
+)
 
 PAPER = {"REA": (93.85, 0.44), "G-REA": (94.10, 0.52), "RS": (93.72, 0.38), "G-RS": (94.02, 0.21)}
 METHODS = {"RS": "random", "G-RS": "g-rs", "REA": "evolution", "G-REA": "g-rea"}
@@ -164,6 +175,10 @@ def main() -> None:
     ap.add_argument("--noise", default="0", help="comma list of noise sigmas in accuracy points (default 0)")
     ap.add_argument("--exclude-seen", default="off", help="comma list of off,on (default off)")
     ap.add_argument("--json", default=None, help="write the per-run results here")
+    ap.add_argument("--proxy", default="naswot-published",
+                    help="assisting proxy: naswot-published (the NASWOT paper's scores), a shipped proxy "
+                         "table column such as gradsign-table, or DIR:PROXY (a table built with "
+                         "`nasrank proxies table`)")
     args = ap.parse_args()
     sigmas = _floats(args.noise)
     excludes = _switches(args.exclude_seen)
@@ -171,11 +186,16 @@ def main() -> None:
         raise SystemExit("--noise needs sigmas >= 0 and --exclude-seen at least one of off,on")
 
     bench = NB201Benchmark(args.data_dir)
-    scorer = TableScorer(bench.archs(), bench.scores("naswot"), name="nb201-naswot")
+    if args.proxy == "naswot-published":
+        scorer = TableScorer(bench.archs(), bench.scores("naswot"), name="nb201-naswot")
+        proxy_label = "published NASWOT scores"
+    else:
+        scorer = proxy_table_scorer(args.proxy, "nb201")
+        proxy_label = f"{scorer.name} (nasrank proxy table)"
     print(f"NB201 ground truth: {len(bench)} cells; best CIFAR-10 test acc {100 * bench.best('test_acc', 'cifar10')[1]:.2f}")
     print(f"{args.runs} runs per method, {args.queries} queries each, pool size {args.pool_size}, "
           f"signal = cifar10-valid val_acc (200 ep) [+ Gaussian noise sigma points per query], "
-          f"proxy = published NASWOT scores\n")
+          f"proxy = {proxy_label}\n")
     out: dict[str, dict] = {}
     rows = []
     t0 = time.perf_counter()

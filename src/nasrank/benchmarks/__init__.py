@@ -28,6 +28,14 @@ from ._base import TabularBenchmark
 from ._builder import BuildConfig, build_benchmark, select_archs
 from ._format import CurveBenchmark, write_benchmark
 from ._preflight import preflight
+from ._proxy_table import (
+    ProxyProtocol,
+    ProxyTable,
+    build_proxy_table,
+    list_proxy_tables,
+    load_proxy_table,
+    score_protocol_cells,
+)
 from .naslib_zc import NASLibZCBenchmark
 from .naslib_zc_101 import NASLibNB101Benchmark
 from .naslib_zc_301 import NASLibNB301Benchmark
@@ -41,6 +49,8 @@ __all__ = [
     "list_benchmarks", "BENCHMARKS", "BuildConfig", "TrainJob", "build_benchmark", "run_train_job",
     "select_archs", "write_benchmark", "shipped_benchmark_path", "preflight",
     "NBMacroBenchmark", "find_nb_macro_file",
+    "ProxyProtocol", "ProxyTable", "build_proxy_table", "list_proxy_tables", "load_proxy_table",
+    "score_protocol_cells",
 ]
 
 #: Benchmarks loadable by name: ``loader(root) -> TabularBenchmark``.

@@ -4,33 +4,34 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from .. import create_space
 from ..exceptions import ConfigError
+from ._bench import _read_arch_file
 from ._common import C_option, N_option, config_option
 
 
 def _batch(dataset: str, data_dir: str | None, size: int, seed: int) -> tuple[Any, Any, int, int]:
-    import torch
-
     from ..data import load_dataset
 
     ds = load_dataset(dataset, root=data_dir, train=True)
     if size > len(ds.labels):
         raise ConfigError(f"`--batch-size` {size} exceeds the {len(ds.labels)} training images of {dataset}")
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(ds.labels), generator=g)[:size]
-    c = ds.images.shape[1]
-    mean = torch.tensor(ds.mean, dtype=torch.float32).view(1, c, 1, 1)
-    std = torch.tensor(ds.std, dtype=torch.float32).view(1, c, 1, 1)
-    x = (ds.images[idx].float() / 255.0 - mean) / std
-    return x, ds.labels[idx], ds.num_classes, c
+    x, y = ds.proxy_batch(size, seed)
+    return x, y, ds.num_classes, ds.images.shape[1]
 
 
+app = typer.Typer(help="Zero-cost proxies: of one architecture, or a whole space's table.",
+                  no_args_is_help=False, invoke_without_command=True)
+
+
+@app.callback(invoke_without_command=True)
 def proxies_cmd(
+    ctx: typer.Context,
     space_name: str = typer.Option("nb201", "--space", "-s", help="Search space name."),
     arch: str = typer.Option(None, "--arch", "-a", help="Architecture in the space's string format."),
     dataset: str = typer.Option("digits", "--dataset", "-d", help="digits (offline), cifar10, ..."),
@@ -54,8 +55,10 @@ def proxies_cmd(
     """Compute zero-cost proxies of an architecture on one minibatch of real data.
 
     The network is the space's standard one (NB201: C=16, N=5, as the proxies were published),
-    changed by --config key=value / --C / --N.
+    changed by --config key=value / --C / --N. `nasrank proxies table` scores a whole space.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     import torch
 
     from ..estimators.zero_cost import compute_proxies, list_proxies, proxy_info
@@ -112,6 +115,70 @@ def proxies_cmd(
          for n, r in ordered.items()],
         title=f"{space.to_str(a)} on {dataset}",
     )
+
+
+@app.command("table")
+def table_cmd(
+    space_name: str = typer.Option("nb201", "--space", "-s", help="An enumerable search space."),
+    proxies: str = typer.Option(..., "--proxies", "-p", help="Comma-separated proxies, e.g. gradsign,nwot,synflow."),
+    out: str = typer.Option(..., "--out", "-o", help="Table directory (a re-run resumes it)."),
+    arch_file: Path = typer.Option(  # noqa: B008
+        None, "--arch-file",
+        help="Score only these architectures (one string per line, '#' comments) instead of the whole "
+             "space; needed for spaces too large to enumerate."),
+    dataset: str = typer.Option("cifar10", "--dataset", "-d", help="Dataset of the minibatch (digits is offline)."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Dataset root (default $NASRANK_DATA)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the minibatch and the initial weights."),
+    batch_size: list[str] = typer.Option(  # noqa: B008
+        None, "--batch-size", "-b",
+        help="proxy=size (repeatable) to override a proxy's published batch size, e.g. synflow=64.",
+    ),
+    config: list[str] = config_option(),  # noqa: B008
+    C: int = C_option(),  # noqa: N803
+    N: int = N_option(),  # noqa: N803
+    executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Parallel scoring processes."),
+    threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per worker."),
+    chunk: int = typer.Option(8, "--chunk", min=1, help="Architectures per task."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Stop after this many cells (continue later)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: a local one)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Score every canonical architecture of a finite space with zero-cost proxies (resumable).
+
+    Each network is the space's standard one (NB201: C=16, N=5) built under --seed, scored on one
+    seeded minibatch of the dataset's training images at each proxy's published batch size. The
+    table (proxy_table.json + scores.npz) feeds `nasrank search --proxy DIR:PROXY` and correlation
+    studies (tables shipped with nasrank: `--proxy PROXY-table`).
+    """
+    import torch
+
+    from ..benchmarks import ProxyProtocol, build_proxy_table
+    from ..execution import create_executor
+    from ..search import parse_assignments
+
+    torch.set_num_threads(threads)
+    space = create_space(space_name)
+    sizes = {}
+    for item in batch_size or []:
+        k, sep, v = item.partition("=")
+        if not sep or not v.strip().isdigit():
+            raise ConfigError(f"--batch-size must be proxy=size (e.g. synflow=64), got {item!r}")
+        sizes[k.strip()] = int(v)
+    cfg = {**space.default_config("standard"), **parse_assignments(config, "--config", "C=16", C=C, N=N)}
+    protocol = ProxyProtocol(space.name, tuple(n for n in proxies.replace(" ", ",").split(",") if n),
+                             dataset=dataset, seed=seed, batch_sizes=sizes, space_config=cfg)
+    protocol.resolved()  # bad names fail before any work
+    archs = None if arch_file is None else [space.from_str(a) for a in _read_arch_file(arch_file)]
+    kw = {"address": ray_address} if executor == "ray" else {}
+    with create_executor(executor, workers=workers, threads=threads, **kw) as ex:
+        table = build_proxy_table(protocol, out, archs, data_dir=data_dir, executor=ex, chunk=chunk, limit=limit,
+                                  progress=not quiet)
+    if table is None:
+        typer.echo(f"stopped at --limit {limit}; re-run the same command without --limit to finish {out}")
+        return
+    typer.echo(f"{table!r}: {len(table.archs)} cells, {int(table.meta['errors'])} errors, "
+               f"{table.meta['seconds_total'] / 60:.1f} CPU-min of scoring -> {out}")
 
 
 def _print_table(header: list[str], rows: list[list[str]], title: str | None = None) -> None:

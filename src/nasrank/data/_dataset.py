@@ -239,6 +239,31 @@ class ImageDataset:
             )
         return self.subset(tr_idx), self.subset(va_idx)
 
+    def proxy_batch(self, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The zero-cost proxy protocol's minibatch: the first ``size`` examples of a
+        ``torch.randperm(len(self))`` seeded with ``seed``, normalised as ``(u8 / 255 - mean) / std``.
+
+        Every proxy of one protocol reads a prefix of the same draw, so a proxy published at batch
+        64 and one at 128 see the same first 64 images (``nasrank proxies``, the proxy tables and
+        :class:`~nasrank.search.ProxyScorer` all use it).
+
+        Example:
+            >>> toy = ImageDataset(torch.arange(4, dtype=torch.uint8).view(4, 1, 1, 1).expand(4, 1, 2, 2),
+            ...                    torch.arange(4), num_classes=4, mean=(0.0,), std=(1.0,))
+            >>> x, y = toy.proxy_batch(3, seed=0)
+            >>> torch.equal(x[:, 0, 0, 0] * 255, y.float()), len(y)
+            (True, 3)
+        """
+        size = check_int("size", size, 1)
+        if size > len(self):
+            raise ConfigError(f"a batch of {size} needs more than the {len(self)} examples of {self.name}")
+        g = torch.Generator().manual_seed(check_int("seed", seed, 0))
+        idx = torch.randperm(len(self), generator=g)[:size]
+        c = self.images.shape[1]
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, c, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, c, 1, 1)
+        return (self.images[idx].float() / 255.0 - mean) / std, self.labels[idx]
+
     def sample(self, n: int, seed: int | np.random.Generator | None = 0) -> ImageDataset:
         """A seeded random subset of ``n`` examples (all of them if ``n >= len(self)``).
 

@@ -36,11 +36,15 @@ from .curves_file import (
 )
 from .ensembles import (
     AZ_NAS_COMPONENTS,
+    COMBINER_MODELS,
+    FewLabelCombiner,
     aggregate,
     az_nas_aggregate,
+    few_label_study,
     log_rank_sum,
     mean_rank,
     rank_table,
+    signed_log,
 )
 from .metrics import (
     METRICS,
@@ -81,6 +85,10 @@ __all__ = [
     "correlate_curves",
     "plot_correlations",
     "aggregate",
+    "FewLabelCombiner",
+    "few_label_study",
+    "signed_log",
+    "COMBINER_MODELS",
     "mean_rank",
     "log_rank_sum",
     "az_nas_aggregate",

@@ -35,6 +35,7 @@ from . import _evolution, _hyperband, _random, _reinforce, _tpe  # noqa: F401  (
 from ._assist import Assisted, ProxyAssist, assist
 from ._base import STRATEGIES, Query, Strategy, create_strategy, list_strategies
 from ._driver import Budget, SearchResult, parse_budget, run_id_for, run_search, run_searches
+from ._ensemble import EnsembleScorer, ensemble_scorer, reference_quantiles
 from ._evaluators import BenchmarkSpace, Evaluator, LiveEvaluator, ProxyEvaluator, TabularEvaluator
 from ._evolution import AssistedEvolution, RegularizedEvolution
 from ._html import html_report_data, render_html, write_html_report
@@ -58,6 +59,7 @@ from ._setup import (
     build_scorer,
     parse_assignments,
     parse_seeds,
+    proxy_table_scorer,
 )
 from ._supernet_eval import SupernetEvaluator, checkpoint_data
 from ._tpe import TPE
@@ -66,11 +68,12 @@ __all__ = [
     "STRATEGIES", "Strategy", "Query", "create_strategy", "list_strategies",
     "RandomSearch", "RegularizedEvolution", "TPE", "Reinforce", "Hyperband", "BOHB",
     "ProxyAssist", "assist", "Assisted", "Scorer", "TableScorer", "ProxyScorer", "pick_best",
+    "EnsembleScorer", "ensemble_scorer", "reference_quantiles",
     "AssistedRandomSearch", "AssistedEvolution", "AssistedReinforce", "AssistedHyperband",
     "Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace",
     "SupernetEvaluator", "checkpoint_data",
     "SearchConfig", "SearchSetup", "assemble", "build_evaluator", "build_scorer", "parse_seeds",
-    "parse_assignments",
+    "parse_assignments", "proxy_table_scorer",
     "Budget", "parse_budget", "SearchResult", "run_search", "run_searches", "run_id_for",
     "AnytimeCurve", "anytime_curves", "incumbent_at", "load_runs", "plot_anytime", "write_report",
     "html_report_data", "render_html", "write_html_report",

@@ -213,7 +213,7 @@ class Strategy(ABC):
     @property
     def scorer(self) -> Any:
         """The scorer of the strategy's :attr:`assistance` (``None`` when not proxy-assisted);
-        the driver charges its ``cost_`` to the budget."""
+        the driver charges its ``cost_`` (seconds) to a budget counted in seconds."""
         return None if self.assistance is None else self.assistance.scorer
 
     def state_dict(self) -> dict[str, Any]:

@@ -441,7 +441,8 @@ def _search(
                     q = strategy.ask()
                     if scorer is not None:  # proxy time spent choosing the query
                         now = getattr(scorer, "cost_", 0.0)
-                        res.spent += now - scorer_cost
+                        if evaluator.cost_unit == "s":  # seconds do not add to a count of queries
+                            res.spent += now - scorer_cost
                         scorer_cost = now
                 else:
                     q = None

@@ -48,33 +48,52 @@ class Scorer(ABC):
 
 
 class TableScorer(Scorer):
-    """Looks scores up in a table, e.g. NAS-Bench-201's published NASWOT scores.
+    """Looks scores up in a table, e.g. NAS-Bench-201's published NASWOT scores or a
+    :class:`~nasrank.benchmarks.ProxyTable`.
 
     Args:
         archs: The table's architectures.
         scores: One score per architecture (higher = better; NaN allowed).
         name: Label recorded in the run configuration.
+        seconds: Optional seconds each architecture's score cost when the table was made; the
+            first lookup of an architecture adds them to ``cost_`` (as scoring it on the fly
+            would), so a time budget stays honest.
+        key: Optional function mapping an architecture to its lookup key (e.g. a space's
+            ``canonical_key``, so one row serves a whole isomorphism class); default: the tuple.
 
     Example:
-        >>> s = TableScorer([(0, 0, 0, 0, 0, 1), (1, 1, 1, 1, 1, 1)], [0.5, 2.0])
-        >>> s([(1, 1, 1, 1, 1, 1)]).tolist()
-        [2.0]
+        >>> s = TableScorer([(0, 0, 0, 0, 0, 1), (1, 1, 1, 1, 1, 1)], [0.5, 2.0], seconds=[0.1, 0.3])
+        >>> s([(1, 1, 1, 1, 1, 1)]).tolist(), s.cost_
+        ([2.0], 0.3)
+        >>> _ = s([(1, 1, 1, 1, 1, 1)]); s.cost_
+        0.3
     """
 
-    def __init__(self, archs: Sequence[Sequence[int]], scores: Sequence[float], name: str = "table") -> None:
+    def __init__(self, archs: Sequence[Sequence[int]], scores: Sequence[float], name: str = "table",
+                 seconds: Sequence[float] | None = None, key: Any = None) -> None:
         scores = np.asarray(scores, dtype=np.float64)
         if len(archs) != len(scores):
             raise ConfigError(f"TableScorer needs one score per architecture ({len(archs)} vs {len(scores)})")
+        if seconds is not None and len(seconds) != len(scores):
+            raise ConfigError(f"TableScorer needs one cost per architecture ({len(seconds)} vs {len(scores)})")
         self.name = name
-        self._index = {tuple(int(x) for x in a): i for i, a in enumerate(archs)}
+        self._key = key if key is not None else (lambda a: tuple(int(x) for x in a))
+        self._index = {self._key(a): i for i, a in enumerate(archs)}
         self._scores = scores
+        self._seconds = None if seconds is None else np.asarray(seconds, dtype=np.float64)
+        self._charged: set[int] = set()
         self.cost_ = 0.0
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
         try:
-            return self._scores[[self._index[tuple(a)] for a in archs]]
+            rows = [self._index[self._key(a)] for a in archs]
         except KeyError as exc:
             raise ConfigError(f"architecture {exc.args[0]} is not in the score table {self.name!r}") from None
+        if self._seconds is not None:
+            new = [r for r in dict.fromkeys(rows) if r not in self._charged]
+            self._charged.update(new)
+            self.cost_ += float(self._seconds[new].sum())
+        return self._scores[rows]
 
     def config(self) -> dict[str, Any]:
         return {"kind": "table", "name": self.name}
@@ -83,15 +102,20 @@ class TableScorer(Scorer):
 class ProxyScorer(Scorer):
     """Scores architectures with a registered zero-cost proxy on one real minibatch.
 
-    Each architecture's network is built with ``torch.manual_seed(seed)`` and scored on the same
-    minibatch (drawn once from the training split with ``seed``); scores are cached by canonical
-    key, and the seconds spent are added to ``cost_``.
+    The protocol of :mod:`nasrank.benchmarks` proxy tables: each architecture's network is built
+    with ``torch.manual_seed(seed)`` and scored on the first ``batch_size`` images of one
+    :meth:`~nasrank.data.ImageDataset.proxy_batch` draw from the data's training part, so a
+    :class:`~nasrank.benchmarks.ProxyTable` built with the same protocol holds the same values.
+    Scores are oriented (a lower-is-better proxy such as ``ntk-cond`` is negated, so higher is
+    always better) and cached by canonical key; the seconds spent are added to ``cost_``. A
+    network that fails to build or score gets NaN (a recorded outcome; the search goes on).
 
     Args:
         space: Search space (object or name).
         proxy: Proxy name (:func:`nasrank.list_proxies`), e.g. ``"gradsign"``, ``"nwot"``.
         data: A :class:`~nasrank.data.DataSpec` (default: digits).
-        batch_size: Minibatch size (GradSign / NASWOT published 128).
+        batch_size: Minibatch size (at most the training examples there are); ``None`` = the
+            proxy's published size (GradSign / NASWOT 128).
         space_config: ``space.build`` keyword arguments (default: the space's
             ``default_config("search")``).
         seed: Seed of the minibatch and the initial weights.
@@ -103,22 +127,26 @@ class ProxyScorer(Scorer):
         ((1,), True)
     """
 
-    def __init__(self, space: Any = "nb201", proxy: str = "gradsign", data: Any = None, batch_size: int = 128,
-                 space_config: dict[str, Any] | None = None, seed: int = 0) -> None:
-        from ..estimators import PROXIES
+    def __init__(self, space: Any = "nb201", proxy: str = "gradsign", data: Any = None,
+                 batch_size: int | None = None, space_config: dict[str, Any] | None = None,
+                 seed: int = 0) -> None:
+        from ..estimators.zero_cost import proxy_info
 
-        PROXIES.get(proxy)
+        proxy = proxy_info(proxy)["name"]  # unknown names raise UnknownNameError
         if isinstance(space, str):
             from ..spaces import SPACES
 
             space = SPACES.get(space)()
         self.space = space
         self.proxy = proxy
+        self.sign = 1.0 if proxy_info(proxy)["higher_is_better"] else -1.0
         if data is None:
             from ..data import DataSpec
 
             data = DataSpec("digits", test_size=0)
         self.data = data
+        if batch_size is None:
+            batch_size = proxy_info(proxy)["batch_size"] or 1
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.space_config = dict(space_config if space_config is not None else space.default_config("search"))
         self.seed = check_int("seed", seed, minimum=0)
@@ -126,32 +154,32 @@ class ProxyScorer(Scorer):
         self._cache: dict[Any, float] = {}
         self._batch: Any = None
 
+    def protocol(self) -> dict[str, Any]:
+        """The resolved proxy-table protocol this scorer follows (the batch size is capped at the
+        training examples there are)."""
+        size = len(self._minibatch()[1])
+        return {"space": self.space.name, "space_config": dict(self.space_config),
+                "dataset": self.data.dataset, "seed": self.seed, "proxies": [self.proxy],
+                "batch_sizes": {self.proxy: size}}
+
     def _minibatch(self) -> Any:
         if self._batch is None:
             tr = self.data.load()[0]
-            g = np.random.default_rng(self.seed)
-            idx = g.choice(len(tr), size=min(self.batch_size, len(tr)), replace=False)
-            sub = tr.subset(np.sort(idx))
-            x, y = next(iter(sub.batches(len(sub))))
+            x, y = tr.proxy_batch(min(self.batch_size, len(tr)), self.seed)
             self._batch = (x, y, tr.num_classes, tr.image_shape[0])
         return self._batch
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
-        import torch
-
-        from ..estimators.zero_cost import compute_proxies
+        from ..benchmarks import score_protocol_cells
 
         out = np.empty(len(archs))
         t0 = time.perf_counter()
         for i, a in enumerate(archs):
             k = self.space.canonical_key(a)
             if k not in self._cache:
-                x, y, n_cls, in_ch = self._minibatch()
-                torch.manual_seed(self.seed)
-                kw = dict(self.space_config)
-                kw.setdefault("in_channels", in_ch)
-                net = self.space.build(a, num_classes=n_cls, **kw)
-                self._cache[k] = float(compute_proxies(net, (x, y), names=[self.proxy], seed=self.seed)[self.proxy])
+                rec = score_protocol_cells(self.protocol(), [a], space=self.space, batch=self._minibatch())[0]
+                v = rec["scores"][self.proxy]
+                self._cache[k] = float("nan") if v is None else self.sign * float(v)
             out[i] = self._cache[k]
         self.cost_ += time.perf_counter() - t0
         return out

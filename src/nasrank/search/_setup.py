@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._validate import check_float, check_int, output_file
@@ -24,7 +24,7 @@ from ._evaluators import Evaluator, LiveEvaluator, TabularEvaluator
 from ._scorers import ProxyScorer, Scorer, TableScorer
 
 __all__ = ["SearchConfig", "SearchSetup", "assemble", "build_evaluator", "build_scorer", "parse_seeds",
-           "parse_assignments"]
+           "parse_assignments", "proxy_table_scorer"]
 
 
 def parse_seeds(seeds: str | int | Sequence[int]) -> list[int]:
@@ -223,33 +223,91 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
 
 
 def build_scorer(config: SearchConfig, evaluator: Evaluator) -> Scorer:
-    """The scorer of a proxy-assisted search: ``config.proxy`` on the evaluator's data (digits
-    for a benchmark) and networks, or a benchmark's published score table.
+    """The scorer of a proxy-assisted search, from ``config.proxy``:
+
+    * a proxy name (e.g. ``gradsign``): computed on the fly on the evaluator's data (digits for a
+      benchmark) and networks (:class:`ProxyScorer`);
+    * ``<proxy>-table`` (e.g. ``gradsign-table``): looked up in the proxy table shipped for the
+      space (:func:`~nasrank.benchmarks.list_proxy_tables`), ``<dir>:<proxy>``: in the table at
+      ``<dir>`` (:func:`~nasrank.benchmarks.build_proxy_table`); the seconds the table recorded
+      are charged on first lookup;
+    * ``naswot-table``: NAS-Bench-201's published NASWOT scores;
+    * ``ensemble:a,b,...`` / ``ensemble-log:a,b,...``: a label-free ensemble of those scorers
+      (each member any of the above): the mean (or log-sum) of each member's quantile against
+      100 reference cells drawn with seed 0 (:class:`EnsembleScorer`).
 
     Example:
         >>> ev = build_evaluator(SearchConfig(benchmark="nb201-mini"))
         >>> build_scorer(SearchConfig(proxy="nwot"), ev).config()["space_config"]
         {'C': 8, 'N': 1}
+        >>> build_scorer(SearchConfig(proxy="ensemble:nwot,synflow"), ev).config()["kind"]
+        'ensemble'
     """
     bench = getattr(evaluator, "benchmark", None)
     proxy = config.proxy
     if proxy is None:
         proxy = "naswot-table" if bench is not None and hasattr(bench, "scores") else "gradsign"
+    space = evaluator.space
+    space_name = getattr(evaluator, "space_name", None) or space.name
     if proxy == "naswot-table":
         from ..benchmarks import NB201Benchmark
 
         nb = bench if isinstance(bench, NB201Benchmark) else NB201Benchmark(config.data_dir)
         return TableScorer(nb.archs(), nb.scores("naswot"), name="nb201-naswot")
+    if proxy.split(":", 1)[0].strip().lower() in ("ensemble", "ensemble-log"):
+        from ._ensemble import ensemble_scorer
+
+        return ensemble_scorer(proxy, lambda name: build_scorer(replace(config, proxy=name), evaluator),
+                               space, seed=0)
+    if proxy.endswith("-table") or ":" in proxy:
+        return proxy_table_scorer(proxy, space_name)
     data = getattr(evaluator, "data", None)
     if data is None:
         from ..data import DataSpec
 
         data = DataSpec("digits", test_size=0)
-    space = evaluator.space
     build = getattr(evaluator, "space_config", None)
     if build is None:
         build = config.build_config(space)
-    return ProxyScorer(getattr(evaluator, "space_name", None) or space.name, proxy, data, 128, build)
+    return ProxyScorer(space_name, proxy, data, 128, build)
+
+
+def proxy_table_scorer(spec: str, space_name: str = "nb201") -> TableScorer:
+    """A :class:`TableScorer` over a proxy table: ``<proxy>-table`` (the table shipped for
+    ``space_name`` that has the proxy) or ``<dir>:<proxy>`` (the table at ``<dir>``). Scores are
+    oriented (higher = better), looked up by canonical key, and the seconds the table recorded
+    are charged on first lookup.
+
+    Example:
+        >>> import tempfile
+        >>> from nasrank.benchmarks import ProxyProtocol, build_proxy_table
+        >>> out = tempfile.mkdtemp() + "/t"
+        >>> p = ProxyProtocol("nb201", ("params",), dataset="digits", space_config={"C": 2, "N": 1})
+        >>> _ = build_proxy_table(p, out, archs=[(3, 3, 3, 3, 3, 3), (1, 1, 1, 1, 1, 1)], progress=False)
+        >>> s = proxy_table_scorer(f"{out}:params")
+        >>> bool(s([(3, 3, 3, 3, 3, 3)])[0] > s([(1, 1, 1, 1, 1, 1)])[0])
+        True
+    """
+    from ..benchmarks import ProxyTable, list_proxy_tables, load_proxy_table
+
+    if spec.endswith("-table"):
+        name = spec[: -len("-table")]
+        found = [t for t in (load_proxy_table(n) for n in list_proxy_tables())
+                 if t.protocol["space"] == space_name and name in t.proxies]
+        if not found:
+            raise ConfigError(f"no shipped proxy table of space {space_name!r} has {name!r}; build one with "
+                              f"`nasrank proxies table --space {space_name} --proxies {name} --out DIR` and "
+                              f"pass --proxy DIR:{name}")
+        table: ProxyTable = found[0]
+    else:
+        where, name = spec.rsplit(":", 1)
+        table = load_proxy_table(where)
+        if table.protocol["space"] != space_name:
+            raise ConfigError(f"the proxy table at {where} scores space {table.protocol['space']!r}, "
+                              f"not the search's {space_name!r}")
+    sign = 1.0 if table.higher_is_better(name) else -1.0
+    return TableScorer(table.archs, sign * table.scores_of(table.archs, name), name=f"{table.name}:{name}",
+                       seconds=table.seconds_of(table.archs, name), key=table.space.canonical_key)
 
 
 @dataclass
