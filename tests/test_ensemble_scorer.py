@@ -194,3 +194,30 @@ def test_real_proxy_members() -> None:
     assert ((q > 0) & (q <= 1)).all()
     assert ens.config()["members"][0]["proxy"] == "synflow"
     assert ens.config()["reference"] == 10
+
+
+def test_combiner_scorer_learns_from_few_labels_and_steers_a_search() -> None:
+    from nasrank.search import CombinerScorer, TableScorer, create_strategy
+    from nasrank.spaces import SPACES
+
+    space = SPACES.get("nb201")()
+    archs = list(space.all_archs())
+    rng = np.random.default_rng(0)
+    truth = np.array([sum(a) + 0.3 * rng.normal() for a in archs])   # the "accuracy"
+    good = TableScorer(archs, truth + rng.normal(size=len(archs)), name="good")   # noisy, informative
+    bad = TableScorer(archs, rng.normal(size=len(archs)), name="noise")          # pure noise
+    idx = rng.choice(len(archs), size=60, replace=False)
+    s = CombinerScorer.fit({"good": good, "noise": bad}, [archs[i] for i in idx], truth[idx], model="ridge")
+    rest = np.setdiff1d(np.arange(len(archs)), idx)[:2000]
+    pred = s([archs[i] for i in rest])
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(pred, truth[rest]).correlation
+    assert rho > spearmanr(bad([archs[i] for i in rest]), truth[rest]).correlation + 0.5
+    assert s.config()["kind"] == "combiner" and s.config()["labels"] == 60
+    assert s.cost_ == 0.0
+    strat = create_strategy("g-rs", space, seed=0, scorer=s, pool_size=5)
+    q = strat.ask()
+    assert len(q.arch) == 6
+    with pytest.raises(ConfigError, match="not fitted"):
+        CombinerScorer({"good": good}, object())

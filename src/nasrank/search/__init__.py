@@ -35,7 +35,7 @@ from . import _evolution, _hyperband, _random, _reinforce, _tpe  # noqa: F401  (
 from ._assist import Assisted, ProxyAssist, assist
 from ._base import STRATEGIES, Query, Strategy, create_strategy, list_strategies
 from ._driver import Budget, SearchResult, parse_budget, run_id_for, run_search, run_searches
-from ._ensemble import EnsembleScorer, ensemble_scorer, reference_quantiles
+from ._ensemble import CombinerScorer, EnsembleScorer, ensemble_scorer, reference_quantiles
 from ._evaluators import BenchmarkSpace, Evaluator, LiveEvaluator, ProxyEvaluator, TabularEvaluator
 from ._evolution import AssistedEvolution, RegularizedEvolution
 from ._html import html_report_data, render_html, write_html_report
@@ -68,7 +68,7 @@ __all__ = [
     "STRATEGIES", "Strategy", "Query", "create_strategy", "list_strategies",
     "RandomSearch", "RegularizedEvolution", "TPE", "Reinforce", "Hyperband", "BOHB",
     "ProxyAssist", "assist", "Assisted", "Scorer", "TableScorer", "ProxyScorer", "pick_best",
-    "EnsembleScorer", "ensemble_scorer", "reference_quantiles",
+    "EnsembleScorer", "CombinerScorer", "ensemble_scorer", "reference_quantiles",
     "AssistedRandomSearch", "AssistedEvolution", "AssistedReinforce", "AssistedHyperband",
     "Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace",
     "SupernetEvaluator", "checkpoint_data",

@@ -18,7 +18,7 @@ quantile 0. The ensemble's score is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from .._validate import check_int
 from ..exceptions import ConfigError
 from ._scorers import Arch, Scorer
 
-__all__ = ["EnsembleScorer", "ensemble_scorer", "ENSEMBLE_MODES", "reference_quantiles"]
+__all__ = ["EnsembleScorer", "CombinerScorer", "ensemble_scorer", "ENSEMBLE_MODES", "reference_quantiles"]
 
 #: The combination modes of :class:`EnsembleScorer`.
 ENSEMBLE_MODES: tuple[str, ...] = ("mean", "log")
@@ -223,3 +223,74 @@ def ensemble_scorer(spec: str, make_member: Callable[[str], Scorer], space: Any,
             raise ConfigError(f"make_member({n!r}) must return a Scorer, got {type(m).__name__}")
         members.append(m)
     return EnsembleScorer(members, _draw_reference(space, size, seed), mode=mode)
+
+
+class CombinerScorer(Scorer):
+    """A few-label combiner as a search scorer: member scorers' values through a fitted
+    :class:`~nasrank.evaluation.FewLabelCombiner`.
+
+    Fit it on k architectures whose accuracy you paid for (:meth:`fit`), then hand it to a
+    proxy-assisted strategy (``create_strategy("g-rea", space, scorer=...)``) like any scorer.
+    ``cost_`` is the members' seconds (the labels' cost is yours to count).
+
+    Args:
+        members: Proxy name -> member :class:`Scorer` (each higher = better).
+        combiner: A fitted :class:`~nasrank.evaluation.FewLabelCombiner` over those names.
+        encode: Optional ``arch -> feature vector`` (e.g. ``space.encode``) when the combiner was
+            fitted with an encoding.
+
+    Example:
+        >>> from nasrank.search import TableScorer
+        >>> archs = [(i,) for i in range(40)]
+        >>> a = TableScorer(archs, [float(i % 7) for i in range(40)], name="a")
+        >>> b = TableScorer(archs, [float(i) for i in range(40)], name="b")
+        >>> acc = [0.5 + 0.01 * i for i in range(40)]              # follows b, not a
+        >>> s = CombinerScorer.fit({"a": a, "b": b}, archs[:20], acc[:20], model="ridge")
+        >>> bool(s([(39,)])[0] > s([(21,)])[0])
+        True
+    """
+
+    def __init__(self, members: Mapping[str, Scorer], combiner: Any, encode: Callable[[Arch], Any] | None = None
+                 ) -> None:
+        if not members or not all(isinstance(m, Scorer) for m in members.values()):
+            raise ConfigError("`members` must map proxy names to Scorer objects")
+        if not hasattr(combiner, "model_"):
+            raise ConfigError("the combiner is not fitted: use CombinerScorer.fit or fit it first")
+        self.members = dict(members)
+        self.combiner = combiner
+        self.encode = encode
+        self.labels_: int | None = None
+
+    @classmethod
+    def fit(cls, members: Mapping[str, Scorer], archs: Sequence[Arch], labels: Sequence[float],
+            model: str = "gbm", seed: int = 0, encode: Callable[[Arch], Any] | None = None) -> CombinerScorer:
+        """Score ``archs`` with every member, fit a ``model`` combiner on ``labels`` (higher =
+        better, e.g. validation accuracy), and return the scorer."""
+        from ..evaluation import FewLabelCombiner
+
+        archs = [tuple(a) for a in archs]
+        table = {n: np.asarray(m(archs), dtype=np.float64) for n, m in members.items()}
+        enc = None if encode is None else np.stack([np.asarray(encode(a), dtype=np.float64) for a in archs])
+        comb = FewLabelCombiner(model=model, seed=seed).fit(table, labels, encoding=enc)
+        out = cls(members, comb, encode)
+        out.labels_ = len(archs)
+        return out
+
+    @property
+    def cost_(self) -> float:  # type: ignore[override]
+        """Seconds spent by the members."""
+        return float(sum(float(getattr(m, "cost_", 0.0)) for m in self.members.values()))
+
+    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
+        archs = [tuple(a) for a in archs]
+        if not archs:
+            return np.empty(0)
+        table = {n: np.asarray(m(archs), dtype=np.float64) for n, m in self.members.items()}
+        enc = None if self.encode is None else np.stack([np.asarray(self.encode(a), dtype=np.float64)
+                                                         for a in archs])
+        return np.asarray(self.combiner.predict(table, encoding=enc), dtype=np.float64)
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "combiner", "model": self.combiner.model, "members": {n: m.config() for n, m in
+                                                                             self.members.items()},
+                "labels": self.labels_, "encoding": self.encode is not None}
