@@ -253,3 +253,26 @@ def test_scorer_seconds_do_not_count_against_a_query_budget(table):
     restricted = create_strategy("g-rs", space, seed=0, scorer=sc, pool_size=2)
     res = run_search(restricted, ev, "5q")
     assert len(res.steps) == 5 and res.spent == pytest.approx(5.0) and sc.cost_ > 0
+
+
+def test_isomorphic_members_get_their_representatives_score_in_any_order(tmp_path):
+    """Two members of one class (a conv vs a pool on an edge that cannot reach the output) draw
+    different initial weights under the same seed; both the table and the on-the-fly scorer give
+    the class one value, the representative's, whatever member is scored first."""
+    c = SPACE.from_str("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    d = SPACE.from_str("|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    assert c != d and SPACE.canonical_key(c) == SPACE.canonical_key(d)
+    t = build_proxy_table(_protocol(proxies=("snip", "params"), batch_sizes={"snip": 16}), tmp_path / "t",
+                          archs=[c], progress=False)
+    assert t.archs == [SPACE.canonical(c)]
+    data = DataSpec("digits", test_size=0)
+    for name in ("snip", "params"):
+        first_c = ProxyScorer(SPACE, name, data, batch_size=16, space_config=CFG)
+        first_d = ProxyScorer(SPACE, name, data, batch_size=16, space_config=CFG)
+        v_c = first_c([c, d])
+        v_d = first_d([d, c])
+        assert v_c[0] == v_c[1] == v_d[0] == v_d[1]
+        np.testing.assert_allclose(v_c[0], t.scores_of([d], name)[0], rtol=1e-6)
+    # the member's own network is a different draw: its snip differs from the class value
+    own = score_protocol_cells(t.protocol, [c])[0]["scores"]["snip"]
+    assert own != pytest.approx(float(t.scores_of([c], "snip")[0]), rel=1e-6)

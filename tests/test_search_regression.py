@@ -8,6 +8,11 @@ whole NAS-Bench-201 space and on a 40-cell benchmark subset; the proxy-assisted 
 fixed :class:`~nasrank.search.TableScorer` and with a :class:`~nasrank.search.ProxyScorer`
 (``params`` and ``nwot``); run ids of every strategy with a tabular and a live evaluator; and the
 run ids, incumbents and costs of ``nasrank search`` runs.
+
+Deliberate changes since: the :class:`~nasrank.search.ProxyScorer` digests (``proxy-params``,
+``proxy-nwot``) and the ``live/g-rs/C4`` incumbent were re-recorded when isomorphic cells began
+to share their class representative's proxy score (issue 24: the same value as a proxy table,
+whatever order the members are scored in).
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ _TRAJECTORIES = {
     "g-hb/nb201/0/3": "1b04f8a007ee9b51",
     "g-hb/nb201/5/1": "ecc2bdb4dade44f1",
     "g-hb/nb201/5/3": "ecc2bdb4dade44f1",
-    "g-hb/proxy-params/1/1": "fb82bf20081def8c",
+    "g-hb/proxy-params/1/1": "95568531fa06bed6",
     "g-hb/sub40/0/1": "a8e9ee7228b04aa9",
     "g-hb/sub40/0/3": "a8e9ee7228b04aa9",
     "g-hb/sub40/5/1": "ffc50b9bc8c07f53",
@@ -65,7 +70,7 @@ _TRAJECTORIES = {
     "g-rea/nb201/5/1": "f4eeb8bafb5d5bf9",
     "g-rea/nb201/5/3": "bf751cd988a47452",
     "g-rea/proxy-nwot/2/1": "5f40caa7211e712d",
-    "g-rea/proxy-params/1/1": "754661a08dedc495",
+    "g-rea/proxy-params/1/1": "4de840f9387de269",
     "g-rea/sub40/0/1": "02e23fcc5c23fa06",
     "g-rea/sub40/0/3": "f328a1dbdbe77a01",
     "g-rea/sub40/5/1": "f78ea1464381bcb4",
@@ -74,7 +79,7 @@ _TRAJECTORIES = {
     "g-reinforce/nb201/0/3": "67a3e3abb25a80c0",
     "g-reinforce/nb201/5/1": "8bc3fc40a982fb27",
     "g-reinforce/nb201/5/3": "9a5a422c3e31c7e9",
-    "g-reinforce/proxy-params/1/1": "d1ffd26d423c1271",
+    "g-reinforce/proxy-params/1/1": "8b9e2a86a68024fd",
     "g-reinforce/sub40/0/1": "6240cd9fc72fac61",
     "g-reinforce/sub40/0/3": "6240cd9fc72fac61",
     "g-reinforce/sub40/5/1": "8bb17a6805633067",
@@ -83,8 +88,8 @@ _TRAJECTORIES = {
     "g-rs/nb201/0/3": "5bd8f315cdbab3dc",
     "g-rs/nb201/5/1": "d65b11ad96ae45c6",
     "g-rs/nb201/5/3": "d65b11ad96ae45c6",
-    "g-rs/proxy-nwot/2/1": "cbc49dcbd4832e80",
-    "g-rs/proxy-params/1/1": "f4a2da923647ab9a",
+    "g-rs/proxy-nwot/2/1": "642d961023cfc970",
+    "g-rs/proxy-params/1/1": "030bf324f0ed7fdc",
     "g-rs/sub40/0/1": "fe6be5dac20ce203",
     "g-rs/sub40/0/3": "fe6be5dac20ce203",
     "g-rs/sub40/5/1": "eb7a8a17a5ddb87a",
@@ -172,7 +177,7 @@ _CLI = {
     "bench/reinforce": (0, [['3b710da14de9fc19', '|skip_connect~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|none~0|skip_connect~1|nor_conv_3x3~2|', 6, 43.76904362000096], ['3ae82cf492a666bd', '|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_3x3~2|', 6, 46.688151837995974]]),
     "bench/tpe": (0, [['3e1da3092ac187e7', '|nor_conv_1x1~0|+|none~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_1x1~1|skip_connect~2|', 6, 41.40104891000192], ['6984ea5170746cac', '|nor_conv_1x1~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|', 6, 45.70898886899704]]),
     "live/evolution/C4": (0, [['866e7256cdbfecd6', '|none~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|avg_pool_3x3~2|', 2]]),
-    "live/g-rs/C4": (0, [['cbd914e0047bd0a8', '|nor_conv_1x1~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_1x1~2|', 2]]),
+    "live/g-rs/C4": (0, [['cbd914e0047bd0a8', '|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|', 2]]),
     "live/random/default": (0, [['d0c20fc13ecd8daa', '|none~0|+|none~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|avg_pool_3x3~2|', 2]]),
 }
 

@@ -13,6 +13,12 @@ the first ``batch_size`` images of it (default: the proxy's published batch size
 gradsign and nwot, 64 for snip; proxies sharing a size share one :func:`compute_proxies` call).
 :class:`~nasrank.search.ProxyScorer` with the same protocol gives the same values.
 
+**One row per isomorphism class**, scored on the class's canonical representative
+(``space.canonical``). Members of a class compute the same function family, but under one seed
+their initial weights differ (weights are drawn in module order, and a dead edge's operation
+shifts the draw), so their proxy values differ by the draw; every member is given the
+representative's value, here and in :class:`~nasrank.search.ProxyScorer`.
+
 **Format** (a directory, no pickled objects):
 
 * ``proxy_table.json`` — ``format``, ``format_version``, ``protocol`` (the resolved protocol),

@@ -106,9 +106,13 @@ class ProxyScorer(Scorer):
     with ``torch.manual_seed(seed)`` and scored on the first ``batch_size`` images of one
     :meth:`~nasrank.data.ImageDataset.proxy_batch` draw from the data's training part, so a
     :class:`~nasrank.benchmarks.ProxyTable` built with the same protocol holds the same values.
-    Scores are oriented (a lower-is-better proxy such as ``ntk-cond`` is negated, so higher is
-    always better) and cached by canonical key; the seconds spent are added to ``cost_``. A
-    network that fails to build or score gets NaN (a recorded outcome; the search goes on).
+    Isomorphic cells share one score, that of their class's canonical representative
+    (``space.canonical``): the initial weights drawn under the seed depend on the order of a
+    network's modules, so two members of a class would otherwise get different draws, and the
+    cached value would depend on which member came first. Scores are oriented (a lower-is-better
+    proxy such as ``ntk-cond`` is negated, so higher is always better); the seconds spent are
+    added to ``cost_``. A network that fails to build or score gets NaN (a recorded outcome; the
+    search goes on).
 
     Args:
         space: Search space (object or name).
@@ -176,8 +180,9 @@ class ProxyScorer(Scorer):
         t0 = time.perf_counter()
         for i, a in enumerate(archs):
             k = self.space.canonical_key(a)
-            if k not in self._cache:
-                rec = score_protocol_cells(self.protocol(), [a], space=self.space, batch=self._minibatch())[0]
+            if k not in self._cache:  # the class's representative: one value per class, in any order
+                rep = self.space.canonical(a)
+                rec = score_protocol_cells(self.protocol(), [rep], space=self.space, batch=self._minibatch())[0]
                 v = rec["scores"][self.proxy]
                 self._cache[k] = float("nan") if v is None else self.sign * float(v)
             out[i] = self._cache[k]
