@@ -9,7 +9,13 @@ ImageNet16-120 test accuracy) and printed next to the paper.
 Everything is cached as JSON lines under ``validation/_cache/`` — every proposal and every
 (seed, cell, validation minibatch) score — so an interrupted run resumes where it stopped, two
 processes (e.g. one per order) can share the work, and the report for any V up to the largest
-computed is a prefix of the same scores. Usage::
+computed is a prefix of the same scores.
+
+``--batch-size`` defaults to 64; the authors' NB201 pipeline
+(``exp_scripts/zerocostpt_nb201_pipeline.sh``) uses 256 (64 is their DARTS-space value).
+``--relu-hooks released`` scores with the released code's NASWOT hook set (ReLUConvBN blocks hooked
+as well as their ReLU; see ``nasrank.oneshot.supernet_score``) in both stages; it implies
+``--inactive-relus count`` and has its own cache files. Usage::
 
     nice -n 10 python validation/zcpt_nb201.py --orders random &
     nice -n 10 python validation/zcpt_nb201.py --orders global-op-iter &
@@ -74,6 +80,8 @@ def _append(path: Path, rec: dict) -> None:
 
 
 def _tag(args: argparse.Namespace) -> str:
+    if args.relu_hooks == "released":
+        return f"nwot_b{args.batch_size}_released"
     return f"nwot_b{args.batch_size}_{args.inactive_relus}"
 
 
@@ -88,6 +96,8 @@ def main() -> None:
                    help="validation prefixes computed for every search before going further")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--inactive-relus", default="skip", choices=["skip", "count"])
+    p.add_argument("--relu-hooks", default="relu", choices=["relu", "released"],
+                   help="NASWOT hook set (released: the released code's, implies count)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--report-only", action="store_true")
     p.add_argument("--report-proposals", type=int, default=None,
@@ -132,7 +142,7 @@ def main() -> None:
 def _proposals(args, data, order, seed, prop_file, space) -> None:
     zc = ZeroCostPT("nb201", proxy="nwot", order=order, proposals=args.proposals,
                     validation=args.validation, batch_size=args.batch_size,
-                    inactive_relus=args.inactive_relus)
+                    inactive_relus=args.inactive_relus, relu_hooks=args.relu_hooks)
     done = {r["index"] for r in _read(prop_file) if r["order"] == order and r["seed"] == seed}
     todo = [i for i in range(args.proposals) if i not in done]
     if not todo:
@@ -152,7 +162,7 @@ def _proposals(args, data, order, seed, prop_file, space) -> None:
 
 
 def _validate(args, data, order, seed, V, prop_file, val_file, space) -> None:
-    zc = ZeroCostPT("nb201", proxy="nwot", batch_size=args.batch_size)
+    zc = ZeroCostPT("nb201", proxy="nwot", batch_size=args.batch_size, relu_hooks=args.relu_hooks)
     props = [r for r in _read(prop_file) if r["order"] == order and r["seed"] == seed
              and r["index"] < args.proposals]
     if len({r["index"] for r in props}) < args.proposals:
@@ -168,7 +178,8 @@ def _validate(args, data, order, seed, V, prop_file, val_file, space) -> None:
         net = zc.build_network(space.from_str(a), data, seed)
         for v in missing:
             t0, c0 = time.perf_counter(), time.process_time()
-            s = validation_score(net, [zc.validation_batch(data, v)], "nwot")[0]
+            s = validation_score(net, [zc.validation_batch(data, v)], "nwot",
+                                 relu_hooks=args.relu_hooks)[0]
             _append(val_file, {"seed": seed, "arch": a, "v": v, "score": s,
                                "seconds": time.perf_counter() - t0,
                                "cpu_seconds": time.process_time() - c0})
@@ -186,7 +197,9 @@ def report(root: Path, orders: list[str], seeds: list[int], args: argparse.Names
             r["score"], r["seconds"], r.get("cpu_seconds", float("nan")))
     lines = [
         "Zero-Cost-PT on NAS-Bench-201, real CIFAR-10 (JPEG-decoded copy, 20k training images), "
-        f"proxy nwot, batch {args.batch_size}, N={args.proposals}, inactive ReLUs '{args.inactive_relus}'",
+        f"proxy nwot, batch {args.batch_size}, N={args.proposals}, "
+        + ("released NASWOT hook set (implies inactive ReLUs 'count')" if args.relu_hooks == "released"
+           else f"inactive ReLUs '{args.inactive_relus}'"),
         "Accuracies: NAS-Bench-201 test accuracy (%) of the selected cell (cifar10 = trained on the "
         "full train set; mean over the benchmark's seeds); paper = seed 004 Tab. 5 (100 - error).",
         "Time per search (proposals + validation of its distinct cells), 1 thread, nice 10 on a "

@@ -37,6 +37,11 @@ def zcpt_cmd(
         help="The space's depth option (NB201: cells per stage, default 5; DARTS: number of "
              "cells, default 8).",
     ),
+    relu_hooks: str = typer.Option(
+        "relu", "--relu-hooks",
+        help="NASWOT hook set: relu (every ReLU once) or released (bug-compatible with the "
+             "released NB201 code, which also hooks the ReLUConvBN blocks; nb201 and nwot only).",
+    ),
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads (small networks: 1 is fastest)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
@@ -70,7 +75,7 @@ def zcpt_cmd(
         cfg[option] = value
     zc = ZeroCostPT(space_name, proxy=proxy, order=order, proposals=proposals,
                     validation=validation, batch_size=batch_size, mode=mode,
-                    supernet_config=cfg, network_config=cfg)
+                    supernet_config=cfg, network_config=cfg, relu_hooks=relu_hooks)
     zc._check()  # bad options fail before any data is read
     data = load_dataset(dataset, root=data_dir, train=True)
     if batch_size > len(data):
@@ -101,8 +106,9 @@ def zcpt_cmd(
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
-    typer.echo(f"Zero-Cost-PT ({mode}, proxy {proxy}, order {order}, N={proposals}, V={validation}, "
-               f"seed {seed}) on {space_name} / {dataset}")
+    hooks = "" if relu_hooks == "relu" else f", {relu_hooks} ReLU hooks"
+    typer.echo(f"Zero-Cost-PT ({mode}, proxy {proxy}{hooks}, order {order}, N={proposals}, "
+               f"V={validation}, seed {seed}) on {space_name} / {dataset}")
     typer.echo(f"proposals: {len(set(res.proposals))} distinct of {len(res.proposals)}; "
                f"perturbations per proposal: {res.perturbations[0]}; time: {res.seconds:.1f} s "
                f"(proposal {res.seconds_proposal:.1f} s, validation {res.seconds_validation:.1f} s)")

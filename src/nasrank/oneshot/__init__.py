@@ -66,7 +66,7 @@ from ._multipath import FairNAS, MultiPath
 from ._params import DirichletConcentration, FairPath, UniformPath
 from ._pdarts import PDARTS, PDARTSSoTL
 from ._protocols import ArchParameterization, Supernet
-from ._proxy import INACTIVE_RELUS, proxy_sign, supernet_score
+from ._proxy import INACTIVE_RELUS, RELU_HOOKS, check_relu_hooks, proxy_sign, supernet_score
 from ._rank import rank_subnets, ranking_table
 from ._scoring import (
     OP_SCORES,
@@ -146,6 +146,8 @@ __all__ = [
     "supernet_score",
     "proxy_sign",
     "INACTIVE_RELUS",
+    "RELU_HOOKS",
+    "check_relu_hooks",
     "OP_SCORES",
     "OperationScores",
     "score_operations",

@@ -39,7 +39,7 @@ from .._registry import Registry
 from ..exceptions import ConfigError
 from ..nn.supernet import SoftmaxAlpha
 from ._protocols import Supernet
-from ._proxy import proxy_sign, supernet_score
+from ._proxy import check_relu_hooks, proxy_sign, supernet_score
 
 __all__ = ["OP_SCORES", "OperationScores", "score_operations", "list_op_scores",
            "ground_truth_grid", "per_edge_spearman", "perturbation_values"]
@@ -200,13 +200,15 @@ def _darts_pt(supernet: Supernet, batch: Any = None, param: SoftmaxAlpha | None 
 
 
 def _zc(supernet: Supernet, param: SoftmaxAlpha | None, batch: Any, proxy: str,
-        inactive_relus: str, perturb: bool, seed: int) -> np.ndarray:
+        inactive_relus: str, perturb: bool, seed: int, relu_hooks: str) -> np.ndarray:
     bs = _batches(batch)
     p = _param(supernet, param)
+    check_relu_hooks(relu_hooks, proxy, supernet)
     supernet.eval()
 
     def score(w: np.ndarray) -> float:
-        return float(sum(supernet_score(supernet, w, b, proxy, inactive_relus, seed) for b in bs))
+        return float(sum(supernet_score(supernet, w, b, proxy, inactive_relus, seed, relu_hooks)
+                         for b in bs))
 
     return _grid(p, perturbation_values(p, p.undecided(), score, perturb, _none(supernet),
                                         _mask(supernet)))
@@ -221,16 +223,16 @@ def _mask(supernet: Supernet) -> np.ndarray | None:
 @OP_SCORES.register("disc-zc")
 def _disc_zc(supernet: Supernet, batch: Any = None, proxy: str = "nwot",
              inactive_relus: str = "skip", seed: int = 0, param: SoftmaxAlpha | None = None,
-             **_: Any) -> OperationScores:
-    v = _zc(supernet, param, batch, proxy, inactive_relus, False, seed)
+             relu_hooks: str = "relu", **_: Any) -> OperationScores:
+    v = _zc(supernet, param, batch, proxy, inactive_relus, False, seed, relu_hooks)
     return OperationScores("disc-zc", v, proxy_sign(proxy) > 0)
 
 
 @OP_SCORES.register("zc-pt")
 def _zc_pt(supernet: Supernet, batch: Any = None, proxy: str = "nwot",
            inactive_relus: str = "skip", seed: int = 0, param: SoftmaxAlpha | None = None,
-           **_: Any) -> OperationScores:
-    v = _zc(supernet, param, batch, proxy, inactive_relus, True, seed)
+           relu_hooks: str = "relu", **_: Any) -> OperationScores:
+    v = _zc(supernet, param, batch, proxy, inactive_relus, True, seed, relu_hooks)
     return OperationScores("zc-pt", v, proxy_sign(proxy) < 0)
 
 
@@ -277,8 +279,9 @@ def score_operations(name: str, supernet: Supernet, **kwargs: Any) -> OperationS
         **kwargs: ``param`` (the :class:`~nasrank.nn.SoftmaxAlpha` holding the projection
             state ``A_t``, not modified; default ``supernet.arch_param``), ``batch`` (a
             minibatch or a list of them) for the data-based scores, ``proxy`` /
-            ``inactive_relus`` / ``seed`` for ``disc-zc`` and ``zc-pt``, ``table`` (see
-            :func:`ground_truth_grid`) for the oracles.
+            ``inactive_relus`` / ``seed`` / ``relu_hooks`` (see
+            :func:`~nasrank.oneshot.supernet_score`) for ``disc-zc`` and ``zc-pt``, ``table``
+            (see :func:`ground_truth_grid`) for the oracles.
 
     Example:
         >>> import nasrank
@@ -300,16 +303,21 @@ def list_op_scores() -> list[str]:
     return OP_SCORES.list()
 
 
-def ground_truth_grid(benchmark: Any, metric: str = "test_acc", dataset: str = "cifar10"
-                      ) -> np.ndarray:
+def ground_truth_grid(benchmark: Any, metric: str | Sequence[str] = "test_acc",
+                      dataset: str = "cifar10") -> np.ndarray:
     """A benchmark's ground truth as an array indexed by architecture (one axis per position,
     of ``len(space.choices()[i])`` entries; NaN where the benchmark has no value).
 
     For NAS-Bench-201 this is the ``(5,) * 6`` grid the oracle scores read.
 
+    Several metrics are combined by their elementwise maximum (NaN where all are NaN). With the
+    per-seed accuracies (NB201: ``test_acc_seed0`` .. ``test_acc_seed2``) ``best-acc`` on that
+    grid is the maximum over completions *and* seeds: the oracle of Zero-Cost-PT's Fig. 2
+    (seed 004), whereas ``test_acc`` (mean over seeds) gives the maximum of the seed means.
+
     Args:
         benchmark: A benchmark of a finite space, e.g. :class:`~nasrank.benchmarks.NB201Benchmark`.
-        metric: Benchmark metric.
+        metric: Benchmark metric, or several (their elementwise maximum).
         dataset: Benchmark dataset.
 
     Example:
@@ -324,7 +332,11 @@ def ground_truth_grid(benchmark: Any, metric: str = "test_acc", dataset: str = "
     space = benchmark.space
     choices = [tuple(c) for c in space.choices()]
     archs = list(space.all_archs())
-    values = np.asarray(benchmark.query_many(archs, metric, dataset), dtype=np.float64)
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    if not metrics:
+        raise ConfigError("ground_truth_grid needs at least one metric")
+    values = np.fmax.reduce([np.asarray(benchmark.query_many(archs, m, dataset), dtype=np.float64)
+                             for m in metrics])
     grid = np.full(tuple(len(c) for c in choices), np.nan)
     index = [{v: i for i, v in enumerate(c)} for c in choices]
     for a, v in zip(archs, values, strict=True):

@@ -47,6 +47,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ from ..nn.supernet import SoftmaxAlpha
 from ..spaces import SPACES
 from ..spaces.base import Arch, SearchSpace
 from ._protocols import Supernet
-from ._proxy import INACTIVE_RELUS, naswot_score, proxy_sign, supernet_score
+from ._proxy import INACTIVE_RELUS, check_relu_hooks, naswot_score, proxy_sign, supernet_score
 from ._scoring import perturbation_values
 
 __all__ = ["ZeroCostPT", "ZeroCostPTResult", "ORDERS", "MODES", "expected_perturbations",
@@ -230,11 +231,16 @@ def propose(
 
 def validation_score(
     net: torch.nn.Module, batches: Sequence[Batch] | Any, proxy: str = "nwot", seed: int = 0,
+    relu_hooks: str = "relu",
 ) -> list[float]:
     """Per-minibatch proxy values of a stand-alone network (summed by Zero-Cost-PT).
 
     ``nwot`` is scored with eval-mode BatchNorm in one no-grad pass per batch (the reference);
-    other proxies through :func:`~nasrank.compute_proxies`.
+    other proxies through :func:`~nasrank.compute_proxies`. ``relu_hooks="released"`` (``nwot``
+    only) reads the released code's hook set: every convolution of the network (a ReLUConvBN
+    block) counts twice, including those on nodes that are zero or cannot reach the output
+    (every operation of the architecture runs, as in the canonical NB201 network); the
+    candidates the architecture does not use do not exist there and are not counted.
 
     Example:
         >>> import nasrank
@@ -245,10 +251,11 @@ def validation_score(
     """
     from ..estimators.zero_cost import compute_proxies
 
+    check_relu_hooks(relu_hooks, proxy)
     out = []
     for x, y in batches:
         if proxy == "nwot":
-            out.append(naswot_score(net, x))
+            out.append(naswot_score(net, x, relu_hooks=relu_hooks))
         else:
             out.append(float(compute_proxies(net, (x, y), [proxy], seed=seed)[proxy]))
     return out
@@ -294,6 +301,14 @@ class ZeroCostPTResult:
 
 
 
+@cache
+def _supernet_relu_hook_modes(space: str) -> tuple[str, ...]:
+    """The NASWOT hook sets the supernet of ``space`` implements (its ``relu_hook_modes``)."""
+    with torch.random.fork_rng(devices=[]):
+        probe = SPACES.get(space)().supernet()
+    return tuple(getattr(probe, "relu_hook_modes", ("relu",)))
+
+
 class ZeroCostPT:
     """Zero-Cost-PT architecture search on an untrained supernet.
 
@@ -304,7 +319,8 @@ class ZeroCostPT:
         proposals: N, number of proposal iterations.
         validation: V, minibatches summed in the validation stage (0: the most frequent
             proposal is returned).
-        batch_size: Minibatch size of both stages (paper: 64).
+        batch_size: Minibatch size of both stages (the authors' scripts: 256 on NB201, 64 on
+            the DARTS space; the default here is 64).
         mode: ``"perturb"`` (Zero-Cost-PT) or ``"discretize"`` (Zero-Cost-DISC).
         inactive_relus: ``"skip"`` (paper) or ``"count"`` (released NB201 code); see
             :func:`~nasrank.oneshot.supernet_score`.
@@ -314,6 +330,13 @@ class ZeroCostPT:
             (``space.derived_network``), on top of ``space.default_config("supernet")``
             (NB201: the benchmark network C=16, N=5; DARTS: C=16, layers=8, as searched).
         train_portion: Fraction of the training set (from its start) proposal batches come from.
+        relu_hooks: NASWOT hook set: ``"relu"`` (default, every ReLU once) or ``"released"``, a
+            bug-compatible mode reproducing the released NB201 code, whose hooks also read the
+            ReLUConvBN blocks (in the proposal stage it implies ``inactive_relus="count"``; in
+            the validation stage every convolution counts twice); see
+            :func:`~nasrank.oneshot.supernet_score` and :func:`validation_score`. ``nwot`` on
+            the NB201 space only (other spaces' released code would need their own rules: a
+            ConfigError).
 
     Example:
         >>> zc = ZeroCostPT("nb201", order="global-op-iter", proposals=10, validation=100)
@@ -341,6 +364,7 @@ class ZeroCostPT:
         supernet_config: dict[str, Any] | None = None,
         network_config: dict[str, Any] | None = None,
         train_portion: float = 0.5,
+        relu_hooks: str = "relu",
     ) -> None:
         self.space = space
         self.proxy = proxy
@@ -353,6 +377,7 @@ class ZeroCostPT:
         self.supernet_config = supernet_config
         self.network_config = network_config
         self.train_portion = train_portion
+        self.relu_hooks = relu_hooks
 
     def _space(self) -> SearchSpace:
         space = SPACES.get(self.space)()
@@ -372,6 +397,14 @@ class ZeroCostPT:
         if self.inactive_relus not in INACTIVE_RELUS:
             raise ConfigError(f"`inactive_relus` must be one of {INACTIVE_RELUS}, "
                               f"got {self.inactive_relus!r}")
+        check_relu_hooks(self.relu_hooks, self.proxy)
+        if self.relu_hooks != "relu":  # does this space's supernet implement the hook set?
+            modes = _supernet_relu_hook_modes(self.space)
+            if self.relu_hooks not in modes:
+                raise ConfigError(
+                    f"`relu_hooks={self.relu_hooks!r}` (the released Zero-Cost-PT code's NASWOT "
+                    f"hook set) is implemented for the NAS-Bench-201 supernet only; the "
+                    f"{self.space!r} supernet would need its own rules (use relu_hooks='relu')")
         _check_int("proposals", self.proposals, 1)
         _check_int("validation", self.validation, 0)
         _check_int("batch_size", self.batch_size, 2)
@@ -382,7 +415,8 @@ class ZeroCostPT:
         """The constructor arguments as a dict."""
         return {k: getattr(self, k) for k in (
             "space", "proxy", "order", "proposals", "validation", "batch_size", "mode",
-            "inactive_relus", "supernet_config", "network_config", "train_portion")}
+            "inactive_relus", "supernet_config", "network_config", "train_portion",
+            "relu_hooks")}
 
     # --- pieces, usable one at a time (resumable drivers call these) ------------------------
     def build_supernet(self, data: ImageDataset, seed: int) -> Supernet:
@@ -415,7 +449,8 @@ class ZeroCostPT:
             return data.batch(torch.from_numpy(idx))
 
         def score(w: np.ndarray, batch: Batch) -> float:
-            return supernet_score(supernet, w, batch, self.proxy, self.inactive_relus, seed=seed)
+            return supernet_score(supernet, w, batch, self.proxy, self.inactive_relus, seed=seed,
+                                  relu_hooks=self.relu_hooks)
 
         return propose(supernet, score, next_batch, self.order, self.mode, gen,
                        proxy_sign(self.proxy), param)
@@ -482,7 +517,7 @@ class ZeroCostPT:
                 net = self.build_network(a, data, seed)
                 vals = validation_score(
                     net, (self.validation_batch(data, v) for v in range(self.validation)),
-                    self.proxy, seed)
+                    self.proxy, seed, self.relu_hooks)
                 totals[space.to_str(a)] = float(np.sum(vals))
                 done += 1
                 if progress:

@@ -26,7 +26,11 @@ from ...exceptions import ConfigError
 from .._registries import PROXIES
 from ._core import Proxy, ProxyContext, relu_points
 
-__all__ = ["Nwot", "naswot_kernel", "naswot_score", "naswot_logdet"]
+__all__ = ["Nwot", "naswot_kernel", "naswot_score", "naswot_logdet", "RELU_HOOKS"]
+
+#: NASWOT hook sets of :func:`naswot_score`: ``"relu"`` (every ReLU once) and ``"released"``
+#: (Zero-Cost-PT's released NB201 code: ReLUConvBN blocks are hooked as well as their ReLU)
+RELU_HOOKS = ("relu", "released")
 
 
 def naswot_kernel(codes: list[tuple[torch.Tensor, int]]) -> torch.Tensor:
@@ -114,6 +118,8 @@ def naswot_score(
     forward: Callable[[torch.Tensor], Any] | None = None,
     bn_mode: str = "eval",
     extra_units: Callable[[], int] | None = None,
+    relu_hooks: str = "relu",
+    idle_blocks: bool = False,
 ) -> float:
     """NASWOT ``log|det K|`` of ``model`` on the batch ``x`` in one no-grad forward pass.
 
@@ -132,6 +138,20 @@ def naswot_score(
         bn_mode: ``"eval"`` (reference Zero-Cost-PT: running statistics) or ``"train"``.
         extra_units: Called after the forward; that many extra ReLU units with an all-zero
             input are added (each contributes 1 to every kernel entry).
+        relu_hooks: ``"relu"`` (default: every ReLU is read once) or ``"released"``, a
+            bug-compatible emulation of Zero-Cost-PT's released NB201 code, which hooks every
+            module whose type name contains "ReLU" and so also the ``ReLUConvBN`` blocks: the
+            input of each block is read by the block's hook and again by its inner ReLU, so
+            every ReLU of a :class:`~nasrank.nn.ReLUConvBN` (hook point ``(conv, True)`` of
+            :func:`relu_points`, and every ``relu_tap`` report, which the NB201 cells make for
+            ReLUConvBN candidates) counts twice; other ReLUs once. This reproduces the
+            released hook set on NAS-Bench-201 networks and supernets only (other spaces'
+            released code has other blocks whose names contain "ReLU").
+        idle_blocks: With ``relu_hooks="released"``: also read the tensors that modules report
+            through an ``idle_tap(tensor, count)`` attribute, i.e. the inputs of ReLUConvBN
+            candidates of weight 0 that a supernet skips but the released supernet runs (it
+            zeroes their input only inside the block, so the block hook reads the real one).
+            Their inner ReLUs (all-zero input) are ``extra_units``.
 
     Returns:
         The log-abs-determinant (NaN when K is singular or no ReLU ran).
@@ -145,15 +165,26 @@ def naswot_score(
     """
     if bn_mode not in ("eval", "train"):
         raise ConfigError(f"`bn_mode` must be 'eval' or 'train', got {bn_mode!r}")
+    if relu_hooks not in RELU_HOOKS:
+        raise ConfigError(f"`relu_hooks` must be one of {RELU_HOOKS}, got {relu_hooks!r}")
     groups = _Groups()
+    block = 2 if relu_hooks == "released" else 1  # reads per ReLUConvBN ReLU
 
-    def hook(_mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
-        groups.add(inp[0])
+    def hook_for(mult: int) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], None]:
+        def hook(_mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
+            groups.add(inp[0], mult)
 
-    handles = [m.register_forward_pre_hook(hook) for m, _ in relu_points(model)]
+        return hook
+
+    handles = [m.register_forward_pre_hook(hook_for(block if on_conv else 1))
+               for m, on_conv in relu_points(model)]
     tapped = [m for m in model.modules() if hasattr(m, "relu_tap")]
     for m in tapped:
-        m.relu_tap = groups.add
+        m.relu_tap = groups.add if block == 1 else (lambda t, mult=1: groups.add(t, block * mult))
+    idle = ([m for m in model.modules() if hasattr(m, "idle_tap")]
+            if relu_hooks == "released" and idle_blocks else [])
+    for m in idle:
+        m.idle_tap = groups.add
     modes = [(m, m.training) for m in model.modules()]
     model.train(bn_mode == "train")
     try:
@@ -164,6 +195,8 @@ def naswot_score(
             h.remove()
         for m in tapped:
             m.relu_tap = None
+        for m in idle:
+            m.idle_tap = None
         for m, mode in modes:
             m.training = mode
     if not groups.codes():

@@ -6,7 +6,10 @@ Every cell superposes the 5 candidates on each of its 6 edges (weights: a 6 x 5 
 NB201 supernet still runs them on an all-zero input, which adds a constant block to the NASWOT
 kernel; the paper's "removed" operation is followed here, and ``inactive_relus="count"`` in the
 scorer reproduces the released code's constant exactly without running anything; see
-:func:`nasrank.oneshot.supernet_score`.)
+:func:`nasrank.oneshot.supernet_score`. The released code's NASWOT hooks also read the input of
+every ReLUConvBN block, whatever its weight; the cells report what those hooks would read
+(``relu_tap`` / ``idle_tap``), so ``relu_hooks="released"`` in the scorer reproduces that hook
+set on this supernet.)
 """
 
 from __future__ import annotations
@@ -64,8 +67,17 @@ class NB201SearchCell(nn.Module):
         )
         self.inactive_relu_units_ = 0
 
-    #: optional ``relu_tap(tensor, multiplicity)`` called by the fused inference path
+    #: optional ``relu_tap(tensor, multiplicity)`` called by the fused inference path: the
+    #: shared ReLU input of the ReLUConvBN candidates reading one node, with the number of them
+    #: that run (nonzero weight)
     relu_tap: Any = None
+    #: optional ``idle_tap(tensor, count)`` called by both forward paths for every node read by
+    #: convolution candidates of weight 0 (which do not run here): the node's tensor (or its
+    #: ReLU: the same sign pattern) and how many such candidates read it. Zero-Cost-PT's
+    #: released supernet runs them on the real node tensor, zeroed only inside the block, so
+    #: its block-level NASWOT hook reads this tensor once per such candidate
+    #: (:func:`nasrank.oneshot.supernet_score` with ``relu_hooks="released"``).
+    idle_tap: Any = None
 
     def forward(self, x: torch.Tensor, rows: Sequence[Sequence[float]], coef: Any) -> torch.Tensor:
         if not self.training and not torch.is_grad_enabled() and not isinstance(coef[0][0], torch.Tensor):
@@ -79,6 +91,7 @@ class NB201SearchCell(nn.Module):
             if src is None:  # every input of node j is none/removed: the node is zero
                 src = acc[j] = torch.zeros_like(x)
             relu: torch.Tensor | None = None
+            idle = 0
             for e, (d, s) in enumerate(EDGES):
                 if s != j:
                     continue
@@ -88,6 +101,7 @@ class NB201SearchCell(nn.Module):
                     if w == 0:
                         if o in (_CONV1, _CONV3):
                             inactive += units
+                            idle += 1
                         continue
                     if o == _SKIP:
                         t = ops[o](src)  # the Identity module: forward hooks (e.g. dropout) apply
@@ -100,6 +114,9 @@ class NB201SearchCell(nn.Module):
                     c = coef[e][o]
                     t = t if (not isinstance(c, torch.Tensor) and c == 1) else t * c
                     acc[d] = t if acc[d] is None else acc[d] + t
+            idle_tap = getattr(self, "idle_tap", None)
+            if idle and idle_tap is not None:
+                idle_tap(src if relu is None else relu, idle)
         self.inactive_relu_units_ = inactive
         out = acc[3]
         return torch.zeros_like(x) if out is None else out
@@ -126,13 +143,15 @@ class NB201SearchCell(nn.Module):
 
         Equal to the module path up to float rounding. Convolutions run without their module
         hooks; their shared ReLU input is reported to ``relu_tap(tensor, multiplicity)`` when
-        that attribute is set (multiplicity = number of active convolutions reading it).
+        that attribute is set (multiplicity = number of active convolutions reading it), and
+        nodes read by idle convolutions (weight 0) to ``idle_tap(tensor, count)``.
         """
         acc: list[torch.Tensor | None] = [x, None, None, None]
         inactive = 0
         units = x.shape[1] * x.shape[2] * x.shape[3]
         C = x.shape[1]
         tap = getattr(self, "relu_tap", None)
+        idle_tap = getattr(self, "idle_tap", None)
 
         def add(d: int, t: torch.Tensor, w: float) -> None:
             if acc[d] is None:
@@ -146,6 +165,7 @@ class NB201SearchCell(nn.Module):
                 src = acc[j] = torch.zeros_like(x)
             pooled: torch.Tensor | None = None
             convs: list[tuple[int, list[tuple[int, float]]]] = []
+            idle = 0
             for e, (d, s) in enumerate(EDGES):
                 if s != j:
                     continue
@@ -158,13 +178,18 @@ class NB201SearchCell(nn.Module):
                     add(d, pooled, r[_POOL])
                 active = [(o, r[o]) for o in (_CONV1, _CONV3) if r[o] != 0]
                 inactive += units * (2 - len(active))
+                idle += 2 - len(active)
                 if active:
                     convs.append((d, [(e, o, w) for o, w in active]))  # type: ignore[misc]
             if not convs:
+                if idle and idle_tap is not None:
+                    idle_tap(src, idle)
                 continue
             relu = torch.relu(src)
             if tap is not None:
                 tap(relu, sum(len(a) for _, a in convs))
+            if idle and idle_tap is not None:
+                idle_tap(relu, idle)  # the same tensor: grouped with the tap above
             k = 3 if any(o == _CONV3 for _, a in convs for _e, o, _w in a) else 1
             weights, biases = [], []
             for _d, act in convs:
@@ -219,6 +244,9 @@ class NB201Supernet(SupernetBase):
     ops = OPS
     edge_groups = (tuple(range(len(EDGES))),)
     space_name = "nb201"
+    #: NASWOT hook sets this supernet's cells can report (see
+    #: :func:`nasrank.oneshot.supernet_score`): ``"released"`` needs the ``idle_tap`` of its cells
+    relu_hook_modes = ("relu", "released")
 
     def __init__(
         self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
