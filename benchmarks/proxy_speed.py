@@ -16,7 +16,9 @@ What is timed (every variant on the same cells, batch and seed, interleaved cell
 * ``together``: one ``compute_proxies`` call with all registered proxies (one shared
   forward/backward serves grad_norm, snip, plain, fisher, grasp, jacob_cov and nwot).
 * ``alone``: the sum of one ``compute_proxies`` call per proxy, what a user pays calling them
-  separately.
+  separately; each proxy's own median time per cell is also printed, with its ratio to one
+  batched forward+backward (all at ``--batch-size``; a proxy's published batch size is shown
+  beside it). ``--proxies`` restricts the set.
 
 Wall-clock ratios of the medians are the result. On a shared machine they are noisy, so the
 range of the per-repeat ratios, the ratio of the fastest repeats (contention only ever adds time)
@@ -28,7 +30,7 @@ and batch, in float32 and float64 (relative difference of the scores; float64 is
 
 Usage::
 
-    python benchmarks/proxy_speed.py [--repeats 3] [--archs 3] [--threads N] [--exactness]
+    python benchmarks/proxy_speed.py [--repeats 3] [--archs 3] [--threads N] [--proxies a,b] [--exactness]
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import torch
 import torch.nn.functional as F
 
 import nasrank
+from nasrank.estimators.zero_cost import proxy_info
 
 
 def _time(fn) -> tuple[float, float]:
@@ -66,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--proxies", default=None,
+                    help="comma list of proxies for the 'together' / 'alone' / per-proxy rows (default: all "
+                         "registered; gradsign is always included)")
     ap.add_argument("--exactness", action="store_true",
                     help="also compare vectorised and loop GradSign in float32 and float64")
     args = ap.parse_args(argv)
@@ -81,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     g = torch.Generator().manual_seed(args.seed)
     x = torch.randn(args.batch_size, 3, 32, 32, generator=g)
     y = torch.randint(0, 10, (args.batch_size,), generator=g)
-    names = nasrank.list_proxies()
+    names = nasrank.list_proxies() if args.proxies is None else [
+        proxy_info(n)["name"] for n in args.proxies.split(",") if n.strip()]
+    if "gradsign" not in names:
+        names.append("gradsign")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch_size}, "
           f"C=16 N=5, {len(archs)} cells x {args.repeats} repeats; {_load()}")
     keys = ("fb", "gs_vec", "gs_loop", "together", "alone")
@@ -121,8 +130,14 @@ def main(argv: list[str] | None = None) -> int:
             cpu[k].append(acc[k][1])
         print(f"repeat {rep + 1}: " + ", ".join(f"{k} {v[0]:.2f}s" for k, v in acc.items())
               + "  (cpu: " + ", ".join(f"{k} {v[1]:.2f}s" for k, v in acc.items()) + ")", flush=True)
-    print("\nper proxy alone (median s per cell): " + ", ".join(
-        f"{n} {statistics.median(v):.3f}" for n, v in per_proxy.items()))
+    fb_cell = statistics.median(wall["fb"]) / len(nets)
+    print(f"\nper proxy alone, batch {args.batch_size} (median over cells and repeats; one batched "
+          f"forward+backward = {fb_cell:.3f} s per cell):")
+    print(f"{'proxy':24s} {'s per cell':>11s} {'x forward+backward':>19s} {'published batch':>16s}")
+    for n, v in sorted(per_proxy.items(), key=lambda kv: statistics.median(kv[1])):
+        b = proxy_info(n)["batch_size"]
+        print(f"{n:24s} {statistics.median(v):11.3f} {statistics.median(v) / fb_cell:19.2f} "
+              f"{'-' if b is None else b:>16}")
     targets = (("gs_vec", "fb", "GradSign / batched forward+backward", "<= 1.3"),
                ("gs_loop", "gs_vec", "GradSign loop / vectorised         ", ">= 1.5"),
                ("together", "alone", "all together / sum of each alone   ", "<= 0.6"))
