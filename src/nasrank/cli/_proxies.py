@@ -79,7 +79,7 @@ def proxies_cmd(
         )
         return
     if arch is None:
-        raise ConfigError("`--arch` is required (or pass --list)")
+        raise ConfigError("`--arch` is required (or pass --list; `nasrank proxies table` scores a whole space)")
     selected = list_proxies() if names is None else [n for n in names.replace(" ", ",").split(",") if n]
     infos = {n: proxy_info(n) for n in selected}  # unknown names raise UnknownNameError (exit 2)
     selected = [i["name"] for i in infos.values()]
