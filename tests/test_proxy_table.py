@@ -121,6 +121,9 @@ def test_resume_after_interruption_equals_uninterrupted(tmp_path, table):
     assert build_proxy_table(_protocol(), out, archs=CELLS, progress=False).scores.shape == (4, 3)
     with pytest.raises(ConfigError, match="another protocol"):
         build_proxy_table(_protocol(seed=1), out, archs=CELLS, progress=False)
+    other = SPACE.from_str("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|")
+    with pytest.raises(ConfigError, match="finished table of other cells"):
+        build_proxy_table(_protocol(), out, archs=[other], progress=False)
 
 
 def test_partial_of_another_protocol_is_refused(tmp_path):

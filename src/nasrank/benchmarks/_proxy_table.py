@@ -412,6 +412,8 @@ def build_proxy_table(
         table = ProxyTable(out_dir)
         if table.protocol != resolved:
             raise ConfigError(f"{out_dir} already holds a table of another protocol; choose another --out")
+        if archs is not None and any(space.canonical_key(a) not in table._row for a in cells):
+            raise ConfigError(f"{out_dir} already holds a finished table of other cells; choose another --out")
         return table
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out {out_dir} exists and is not a directory")
