@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -76,3 +80,49 @@ def test_process_pool_runs_in_other_processes_with_the_thread_setting():
     assert os.getpid() not in {r[2] for r in results}
     assert isinstance(err, ValueError) and "bad 3" in str(err)
     assert math.isfinite(results[0][0])
+
+
+_ORPHAN_PARENT = r"""
+import os, sys, time
+from nasrank.execution import ProcessExecutor
+
+ex = ProcessExecutor(workers=2, threads=1)
+pids = {ex.submit(os.getpid).result() for _ in range(8)}
+for _ in range(2):
+    ex.submit(time.sleep, 120)  # both workers busy when the parent is killed
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # an exited child of a parent that does not reap is a zombie: it is gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and sends SIGKILL")
+def test_process_pool_workers_end_when_their_parent_is_killed():
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE, text=True)
+    pids: list[int] = []
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+        proc.send_signal(signal.SIGKILL)  # no cleanup of any kind can run in the parent
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in pids if _alive(p)], "pool workers outlived their killed parent"
+    finally:
+        proc.kill()
+        proc.wait()
+        for p in pids:  # if the assertion failed, do not leave the orphans running
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -27,6 +28,31 @@ def _set_threads(threads: int | None) -> None:
             torch.set_num_interop_threads(1)
         except RuntimeError:  # already set in this process
             pass
+
+
+def _exit_with_parent() -> None:
+    """Block until this worker's parent process ends, then end this worker at once.
+
+    A pool worker otherwise outlives a parent that was killed (SIGTERM, SIGKILL, an OOM kill):
+    it finishes its evaluation and then waits forever on the task queue, holding its CPU and
+    memory. The parent's sentinel becomes ready when the parent exits, however it exits.
+    """
+    parent = mp.parent_process()
+    if parent is None:
+        return
+    try:
+        from multiprocessing.connection import wait
+
+        wait([parent.sentinel])
+    except Exception:  # noqa: BLE001  (a watchdog must never take the worker down by itself)
+        return
+    os._exit(1)
+
+
+def _worker_init(threads: int | None) -> None:
+    """Initializer of each pool worker: torch threads, and a watchdog on the parent process."""
+    _set_threads(threads)
+    threading.Thread(target=_exit_with_parent, name="nasrank-parent-watchdog", daemon=True).start()
 
 
 def _call_with_threads(threads: int | None, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -113,6 +139,9 @@ class SerialExecutor(Executor):
 class ProcessExecutor(Executor):
     """A pool of local worker processes (``spawn`` start method), each with its own torch threads.
 
+    Workers end on their own when the process that started them dies, however it dies (a
+    ``kill``, an out-of-memory kill), instead of lingering with their CPU and memory.
+
     Example:
         >>> with ProcessExecutor(workers=2) as ex:  # doctest: +SKIP
         ...     sorted(f.result() for f in [ex.submit(pow, 2, k) for k in range(3)])
@@ -129,7 +158,7 @@ class ProcessExecutor(Executor):
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                initializer=_set_threads, initargs=(self.threads,),
+                initializer=_worker_init, initargs=(self.threads,),
             )
         return self._pool
 
