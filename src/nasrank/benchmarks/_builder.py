@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +201,7 @@ class BuildConfig:
         """
         return {
             "name": self.name, "space": self.space, "space_config": self.build_kwargs(),
-            "data": self.data.key(), "train_config": asdict(self.train), "seeds": list(self.seeds),
+            "data": self.data.key(), "train_config": self.train.key(), "seeds": list(self.seeds),
             "arch_seed": self.arch_seed, "valid_only": self.valid_only, "protocol": PROTOCOL_VERSION,
             "nasrank_version": _nasrank_version(),
             **({"arch_list": list(self.arch_list)} if self.arch_list is not None else {}),

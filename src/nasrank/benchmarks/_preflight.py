@@ -2,7 +2,7 @@
 
 A training run that fails is a recorded outcome (an ``error`` record), which is right for a cell
 that cannot be trained. It is wrong for a configuration that can train *nothing*: missing data,
-a validation split larger than the dataset or ``C=0`` would otherwise turn a whole search or
+a validation split larger than the dataset, ``C=0`` or a device this machine lacks would otherwise turn a whole search or
 benchmark build into a column of error records. :func:`preflight` runs the parts of a
 :class:`~nasrank.training.TrainJob` that do not depend on the architecture -- loading the data
 split and building one network and passing two examples through it -- and raises the error
@@ -37,8 +37,10 @@ def preflight(job: Any) -> None:
     """
     import torch
 
+    from ..execution import resolve_device
     from ..spaces import SPACES
 
+    resolve_device(getattr(job, "device", "cpu"))  # --device cuda without CUDA: one line, before any work
     space = SPACES.get(job.space)()
     arch = space.from_str(job.arch)
     train, val, test = job.data.load()  # missing files, sizes that do not fit: NasrankErrors

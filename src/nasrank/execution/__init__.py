@@ -6,10 +6,30 @@
 
 Every backend returns :class:`concurrent.futures.Future` objects; :func:`stream` runs a function
 over many items with bounded concurrency and yields results as they complete.
+
+Devices (:func:`resolve_device`: ``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``), mixed precision
+(:func:`autocast`, :func:`grad_scaler`), optional ``torch.compile`` with a fallback
+(:func:`compile_model`) and out-of-memory handling (:func:`is_out_of_memory`) live here too; the
+process executor can assign each worker a device, so ``"auto"`` spreads evaluations over GPUs.
 """
 
 from __future__ import annotations
 
+from ._devices import (
+    DEVICE_HELP,
+    PRECISIONS,
+    CompiledForward,
+    assigned_device,
+    autocast,
+    compile_model,
+    device_info,
+    grad_scaler,
+    is_out_of_memory,
+    release_memory,
+    resolve_device,
+    resolve_precision,
+    visible_devices,
+)
 from ._executors import (
     EXECUTORS,
     Executor,
@@ -22,6 +42,9 @@ from ._executors import (
 
 __all__ = [
     "EXECUTORS", "Executor", "SerialExecutor", "ProcessExecutor", "RayExecutor", "create_executor", "stream",
+    "DEVICE_HELP", "PRECISIONS", "resolve_device", "device_info", "visible_devices", "assigned_device",
+    "resolve_precision", "autocast", "grad_scaler", "compile_model", "CompiledForward", "is_out_of_memory",
+    "release_memory",
 ]
 
 

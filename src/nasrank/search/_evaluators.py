@@ -17,7 +17,6 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -400,7 +399,7 @@ class LiveEvaluator(Evaluator):
 
     def config(self) -> dict[str, Any]:
         return {"kind": "live", "space": self.space_name, "space_config": self.space_config,
-                "data": self.data.key(), "train": asdict(self.train), "seed": self.seed}
+                "data": self.data.key(), "train": self.train.key(), "seed": self.seed}
 
     def fingerprint(self, fidelity: int | None = None) -> str:
         return self.job(self._space.sample(0), fidelity).fingerprint

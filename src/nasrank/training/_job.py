@@ -6,7 +6,7 @@ import math
 import os
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,11 @@ class TrainJob:
         train: Training protocol.
         seed: Seed of the initial weights, the data order and the augmentation.
         record_minibatch: Keep every minibatch loss in the record's curve.
+        device: Where to train (``"auto"``: the device the executor assigned to the worker, else
+            the first GPU, else the CPU). Not part of the fingerprint: a run resumed on another
+            device reuses the records; each record's ``info`` says which device produced it.
+        compile: ``torch.compile`` the network (not part of the fingerprint either).
+        channels_last: Channels-last memory layout (not part of the fingerprint).
 
     Example:
         >>> job = TrainJob("nb201", "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|",
@@ -50,6 +55,9 @@ class TrainJob:
     train: TrainConfig
     seed: int = 0
     record_minibatch: bool = True
+    device: str = "cpu"
+    compile: bool = False
+    channels_last: bool = False
 
     def config(self) -> dict[str, Any]:
         """The evaluator configuration whose :func:`~nasrank.records.fingerprint` keys the record.
@@ -62,7 +70,7 @@ class TrainJob:
         return {
             "kind": "train", "protocol": PROTOCOL_VERSION, "space": self.space,
             "space_config": dict(self.space_config), "data": self.data.key(),
-            "train": asdict(self.train), "seed": int(self.seed),
+            "train": self.train.key(), "seed": int(self.seed),
             "record_minibatch": bool(self.record_minibatch),
         }
 
@@ -89,6 +97,7 @@ def run_train_job(job: TrainJob) -> EvalRecord:
     """
     import torch
 
+    from ..execution import device_info, is_out_of_memory, release_memory, resolve_device
     from ..spaces import SPACES
     from . import train  # read from the package at call time: nasrank.training.train can be patched
 
@@ -98,19 +107,36 @@ def run_train_job(job: TrainJob) -> EvalRecord:
     fp = job.fingerprint
     t0 = time.perf_counter()
     info: dict[str, Any] = {"seed": int(job.seed), "threads": torch.get_num_threads(), "pid": os.getpid()}
+    oom = False
+    device: Any = None
     try:
+        device = resolve_device(job.device)
+        info.update(device_info(device))
         tr, va, te = job.data.load()
         torch.manual_seed(int(job.seed))
         build_kw = dict(job.space_config)
         build_kw.setdefault("in_channels", tr.image_shape[0])
         model = space.build(arch, num_classes=tr.num_classes, **build_kw)
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        curve = train(model, tr, va, job.train, seed=int(job.seed), test_set=te)
+        curve = train(model, tr, va, job.train, seed=int(job.seed), test_set=te, device=device,
+                      compile=job.compile, channels_last=job.channels_last)
     except Exception as exc:  # noqa: BLE001  (a failed evaluation is a recorded outcome)
+        oom = is_out_of_memory(exc)
         msg = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        if oom:
+            msg = f"out of memory on {device}: {msg}"[:500]
+            info["oom"] = True
         info["traceback"] = traceback.format_exc(limit=5)[-2000:]
-        return EvalRecord(job.space, job.arch, key, fp, "error", {}, None,
-                          cost=time.perf_counter() - t0, error=msg, info=info)
+        rec = EvalRecord(job.space, job.arch, key, fp, "error", {}, None,
+                         cost=time.perf_counter() - t0, error=msg, info=info)
+    else:
+        rec = None
+    if rec is not None:
+        model = None  # drop the failed run's tensors before freeing the allocator's cache
+        if oom:
+            release_memory(device)
+        return rec
+    info["compiled"] = bool(curve.meta.get("compiled", False))
     d = curve.to_dict()
     if not job.record_minibatch:
         d["minibatch_loss"] = d["minibatch_size"] = None

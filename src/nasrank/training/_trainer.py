@@ -16,6 +16,7 @@ from torch import nn
 from .._validate import check_int, check_opt_int
 from ..data import ImageDataset
 from ..exceptions import ConfigError
+from ..execution import autocast, compile_model, grad_scaler, resolve_device, resolve_precision
 from ..records import LearningCurve
 
 __all__ = ["TrainConfig", "train", "evaluate", "TrainCallback"]
@@ -56,6 +57,9 @@ class TrainConfig:
         eval_batch_size: Batch size for validation / test evaluation.
         track_gradients: Accumulate gradient sums for the SoG / SoGN estimators (costs one extra
             add per parameter per step).
+        precision: ``"32"`` (float32), ``"bf16"`` (bfloat16 autocast) or ``"16"`` (float16
+            autocast with dynamic loss scaling). Weights, optimiser state and the recorded
+            losses stay float32. It changes the numbers, so it is part of a run's fingerprint.
 
     Example:
         >>> cfg = TrainConfig(epochs=4)
@@ -76,8 +80,10 @@ class TrainConfig:
     drop_last: bool = False
     eval_batch_size: int = 1024
     track_gradients: bool = False
+    precision: str = "32"
 
     def __post_init__(self) -> None:
+        self.precision = resolve_precision(self.precision)
         for name in ("epochs", "batch_size", "eval_batch_size"):
             check_int(name, getattr(self, name), 1)
         check_opt_int("schedule_epochs", self.schedule_epochs, 1)
@@ -89,6 +95,21 @@ class TrainConfig:
             raise ConfigError(f"`schedule` must be one of {', '.join(_SCHEDULES)}, got {self.schedule!r}")
         if self.nesterov and self.momentum == 0:
             raise ConfigError("nesterov=True needs momentum > 0")
+
+    def key(self) -> dict[str, Any]:
+        """The fields that identify a run's results, for fingerprints and resume checks.
+
+        All fields, except that ``precision`` is left out at its default ``"32"``, so that the
+        fingerprints of runs recorded before the field existed stay valid.
+
+        Example:
+            >>> "precision" in TrainConfig().key(), TrainConfig(precision="bf16").key()["precision"]
+            (False, 'bf16')
+        """
+        d = asdict(self)
+        if d["precision"] == "32":
+            del d["precision"]
+        return d
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``.
@@ -118,10 +139,13 @@ def evaluate(
     dataset: ImageDataset,
     batch_size: int = 1024,
     device: str | torch.device = "cpu",
+    precision: str = "32",
+    channels_last: bool = False,
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on ``dataset`` in eval mode.
 
-    Restores the model's previous train/eval mode afterwards.
+    Restores the model's previous train/eval mode afterwards. ``precision`` and
+    ``channels_last`` are as in :func:`train`; the sums accumulate in float64 on the device.
 
     Example:
         >>> from nasrank.data import load_dataset
@@ -132,7 +156,7 @@ def evaluate(
         True
     """
     _check_dataset(dataset, "dataset")
-    device = torch.device(device)
+    device = resolve_device(device)
     dataset = dataset.to(device)
     was_training = model.training
     model.eval()
@@ -140,7 +164,11 @@ def evaluate(
     correct = torch.zeros((), dtype=torch.int64, device=device)
     try:
         for x, y in dataset.batches(batch_size):
-            out = model(x)
+            if channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with autocast(device, precision):
+                out = model(x)
+            out = out.float()
             total_loss += F.cross_entropy(out, y, reduction="sum").to(torch.float64)
             correct += (out.argmax(1) == y).sum()
     finally:
@@ -159,6 +187,8 @@ def train(
     test_set: ImageDataset | None = None,
     device: str | torch.device = "cpu",
     callbacks: Sequence[TrainCallback] = (),
+    compile: bool = False,
+    channels_last: bool = False,
 ) -> LearningCurve:
     """Train ``model`` (in place) with minibatch SGD and record its :class:`LearningCurve`.
 
@@ -176,7 +206,14 @@ def train(
         config: Hyper-parameters (default: NB201 protocol, 200 epochs).
         seed: Seed of the data order and augmentation.
         test_set: Evaluated once after training if given.
-        device: Where to train.
+        device: Where to train: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (see
+            :func:`~nasrank.execution.resolve_device`). The datasets move there once; batching
+            and augmentation run there.
+        compile: Run the forward pass through ``torch.compile`` (falls back to the plain model,
+            with a warning, where no compiler backend works); the curve's ``meta["compiled"]``
+            says which ran.
+        channels_last: Keep the network's weights and inputs in channels-last memory layout
+            (faster convolutions on recent GPUs, especially with ``bf16``).
         callbacks: Objects with ``update(loss, batch_size)`` (called every step with the detached
             device loss) and ``end_epoch()``, e.g. :class:`~nasrank.training.TrainingSpeed`.
 
@@ -198,11 +235,16 @@ def train(
     if not isinstance(model, nn.Module):
         raise ConfigError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
     check_int("seed", seed, 0)
-    device = torch.device(device)
+    device = resolve_device(device)
     train_set = _check_dataset(train_set, "train_set").to(device)
     val_set = None if val_set is None else _check_dataset(val_set, "val_set").to(device)
     test_set = None if test_set is None else _check_dataset(test_set, "test_set").to(device)
     model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    precision = config.precision
+    fwd = compile_model(model, compile)
+    scaler = grad_scaler(device, precision)
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(
@@ -244,18 +286,29 @@ def train(
             generator=aug_gen,
         )
         for i, (x, y) in enumerate(batches):
+            if channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
             opt.zero_grad(set_to_none=True)
-            out = model(x)
-            loss = F.cross_entropy(out, y)
-            d = loss.detach()
+            with autocast(device, precision):
+                out = fwd(x)
+                loss = F.cross_entropy(out, y)
+            d = loss.detach().float()
             losses[i] = d
             correct += (out.detach().argmax(1) == y).sum()
             for cb in callbacks:
                 cb.update(d, sizes[i])
-            loss.backward()
-            if config.track_gradients:
-                gnorm_sum += _accumulate_grads(params, grad_sums)
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                if config.track_gradients:
+                    gnorm_sum += _accumulate_grads(params, grad_sums)
+                opt.step()
+            else:  # float16: scaled backward, true gradients for the statistics, skipped inf steps
+                scaler.scale(loss).backward()
+                if config.track_gradients:
+                    scaler.unscale_(opt)
+                    gnorm_sum += _accumulate_grads(params, grad_sums)
+                scaler.step(opt)
+                scaler.update()
         host_losses = losses.cpu().numpy().astype(np.float64)  # the one sync of the epoch
         epoch_loss = float((losses.to(torch.float64) * sizes_t.to(torch.float64)).sum().cpu()) / n_seen
         dt = time.perf_counter() - t0
@@ -277,7 +330,7 @@ def train(
                 rec["val_acc"].append(math.nan)
             break
         if val_set is not None:
-            vl, va = evaluate(model, val_set, config.eval_batch_size, device)
+            vl, va = evaluate(model, val_set, config.eval_batch_size, device, precision, channels_last)
             rec["val_loss"].append(vl)
             rec["val_acc"].append(va)
 
@@ -286,7 +339,7 @@ def train(
         if diverged:
             test_loss, test_acc = math.nan, math.nan
         else:
-            test_loss, test_acc = evaluate(model, test_set, config.eval_batch_size, device)
+            test_loss, test_acc = evaluate(model, test_set, config.eval_batch_size, device, precision, channels_last)
     return LearningCurve(
         train_loss=rec["train_loss"],
         train_acc=rec["train_acc"],
@@ -303,7 +356,8 @@ def train(
         test_acc=test_acc,
         diverged=diverged,
         planned_epochs=config.epochs,
-        meta={"config": asdict(config), "seed": int(seed), "device": str(device)},
+        meta={"config": asdict(config), "seed": int(seed), "device": str(device), "compiled": fwd.compiled,
+              "channels_last": bool(channels_last)},
     )
 
 
