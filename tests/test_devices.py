@@ -291,3 +291,12 @@ def test_real_out_of_memory_on_the_gpu_is_recorded(monkeypatch) -> None:
                    TrainConfig(epochs=1, batch_size=128), device="cuda")
     rec = run_train_job(job)
     assert rec.status == "error" and rec.info.get("oom") is True
+
+
+@pytest.mark.gpu
+def test_proxy_batch_on_the_gpu_is_the_cpu_draw() -> None:
+    ds = load_dataset("digits")
+    x, y = ds.proxy_batch(16, seed=3)
+    xg, yg = ds.to("cuda").proxy_batch(16, seed=3)
+    assert xg.device.type == "cuda"
+    assert torch.equal(yg.cpu(), y) and torch.allclose(xg.cpu(), x)

@@ -15,6 +15,7 @@ import numpy as np
 from .._validate import output_dir
 from ..data import DataSpec
 from ..exceptions import BenchmarkDataError, ConfigError
+from ..execution import check_device_name
 from ..records import EvalRecord, fingerprint
 from ..store import ResultStore
 from ..training import PROTOCOL_VERSION, TrainConfig, TrainJob, run_train_job
@@ -101,6 +102,16 @@ class BuildConfig:
         valid_only: Skip architectures without an input-output path.
         record_minibatch: Keep every minibatch loss (for TSE at sub-epoch budgets).
         name: Benchmark name written to the metadata.
+        device: Where the runs train: ``"cpu"`` (default), ``"auto"`` (the device the executor
+            assigned to the worker, else the first GPU, else the CPU), ``"cuda"``, ``"cuda:N"``
+            or ``"mps"``. Not part of the benchmark's identity (:meth:`metadata`, the runs'
+            fingerprints): a build resumed on another device reuses the runs already trained;
+            the exported ``benchmark.json`` lists the devices that trained them (``devices``).
+        compile: ``torch.compile`` the networks (falls back to eager with a warning where no
+            backend works; not part of the identity either).
+        channels_last: Train in the channels-last memory layout (not part of the identity).
+            Mixed precision is a training setting: ``TrainConfig(precision="bf16")`` (part of
+            the identity, since it changes the numbers).
 
     Example:
         >>> BuildConfig("nb201").build_kwargs()  # the space's "search" configuration
@@ -124,9 +135,17 @@ class BuildConfig:
     record_minibatch: bool = True
     name: str | None = None
     arch_list: tuple[str, ...] | None = None
+    device: str = "cpu"
+    compile: bool = False
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         from ..spaces import SPACES
+
+        self.device = check_device_name(self.device)
+        for flag in ("compile", "channels_last"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"`{flag}` must be True or False, got {getattr(self, flag)!r}")
 
         space_cls = SPACES.get(self.space)
         if self.arch_list is not None:
@@ -188,16 +207,21 @@ class BuildConfig:
             archs = select_archs(space, self.archs, self.arch_seed, self.valid_only)
         kw = self.build_kwargs()
         return [
-            TrainJob(self.space, space.to_str(a), dict(kw), self.data, self.train, s, self.record_minibatch)
+            TrainJob(self.space, space.to_str(a), dict(kw), self.data, self.train, s, self.record_minibatch,
+                     device=self.device, compile=self.compile, channels_last=self.channels_last)
             for a in archs for s in self.seeds
         ]
 
     def metadata(self) -> dict[str, Any]:
-        """What ``benchmark.json`` records about the build (``space_config`` resolved).
+        """What ``benchmark.json`` records about the build (``space_config`` resolved): the
+        build's identity, which leaves out where and how fast it ran (``device``, ``compile``,
+        ``channels_last``); the exported file adds the devices that trained the runs.
 
         Example:
             >>> BuildConfig("nb201").metadata()["space_config"]
             {'C': 8, 'N': 1}
+            >>> BuildConfig("nb201", device="auto").metadata() == BuildConfig("nb201").metadata()
+            True
         """
         return {
             "name": self.name, "space": self.space, "space_config": self.build_kwargs(),
@@ -206,6 +230,23 @@ class BuildConfig:
             "nasrank_version": _nasrank_version(),
             **({"arch_list": list(self.arch_list)} if self.arch_list is not None else {}),
         }
+
+
+def _devices_used(records: list[EvalRecord]) -> list[dict[str, Any]]:
+    """The devices that produced ``records``: ``{"device", "device_name", "runs"}`` per device,
+    most runs first (records written before devices were recorded count as ``"unknown"``).
+
+    Example:
+        >>> r = EvalRecord("nb201", "a", "a", "fp", "ok", info={"device": "cuda:0", "device_name": "GPU"})
+        >>> _devices_used([r, r, EvalRecord("nb201", "b", "b", "fp", "ok")])
+        [{'device': 'cuda:0', 'device_name': 'GPU', 'runs': 2}, {'device': 'unknown', 'device_name': 'unknown', 'runs': 1}]
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for r in records:
+        k = (str(r.info.get("device", "unknown")), str(r.info.get("device_name", "unknown")))
+        counts[k] = counts.get(k, 0) + 1
+    return [{"device": d, "device_name": n, "runs": c}
+            for (d, n), c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _nasrank_version() -> str:
@@ -336,6 +377,7 @@ def build_benchmark(
         meta["build_command"] = build_command
         meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         meta["total_train_seconds"] = float(sum(r.cost for r in recs))
+        meta["devices"] = _devices_used(recs)
         return write_benchmark(out, meta, runs, config.train.epochs)
     finally:
         if lock is not None:

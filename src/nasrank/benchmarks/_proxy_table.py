@@ -23,7 +23,9 @@ representative's value, here and in :class:`~nasrank.search.ProxyScorer`.
 
 * ``proxy_table.json`` — ``format``, ``format_version``, ``protocol`` (the resolved protocol),
   ``proxies`` (column order), ``higher_is_better`` per proxy, ``cells`` (rows), ``space_size``,
-  ``threads``, ``seconds_total``, ``nasrank_version``, ``build_command``, ``created``;
+  ``threads``, ``seconds_total``, ``device`` / ``device_name`` (where most rows were scored) and
+  ``devices`` (rows per device; tables written before devices were recorded lack these keys),
+  ``nasrank_version``, ``build_command``, ``created``;
 * ``scores.npz`` — ``arch`` (R,) the canonical representative's string (``space.to_str``),
   ``scores`` (R, P) float64 (NaN where a proxy is undefined), ``seconds`` (R, P) float32 (each
   proxy's seconds as :func:`compute_proxies(details=True) <nasrank.compute_proxies>` reports
@@ -32,6 +34,11 @@ representative's value, here and in :class:`~nasrank.search.ProxyScorer`.
 While a build runs, rows are appended to ``partial.jsonl`` (first line: the protocol); a re-run
 with the same protocol resumes from it, and it is removed once the table is written. The JSON is
 written last, so a reader never sees a half-written table.
+
+**Device.** Networks are built (and initialised) on the CPU under the seed, then moved to the
+scoring device with the minibatch; the proxies' random draws come from CPU generators. The
+device is therefore not part of the protocol: a table started on a CPU can be finished on a GPU
+(rows agree up to floating-point rounding), and each row records the device that scored it.
 """
 
 from __future__ import annotations
@@ -133,7 +140,8 @@ def _protocol_batch(protocol: Mapping[str, Any], data_dir: str | None) -> tuple[
 
 def score_protocol_cells(protocol: Mapping[str, Any], archs: Sequence[Sequence[int]],
                          data_dir: str | None = None, space: Any = None,
-                         batch: tuple[Any, Any, int, int] | None = None) -> list[dict[str, Any]]:
+                         batch: tuple[Any, Any, int, int] | None = None,
+                         device: Any = "cpu") -> list[dict[str, Any]]:
     """Score ``archs`` under a resolved protocol (:meth:`ProxyProtocol.resolved`).
 
     Args:
@@ -144,11 +152,18 @@ def score_protocol_cells(protocol: Mapping[str, Any], archs: Sequence[Sequence[i
         batch: ``(x, y, num_classes, in_channels)`` to use instead of drawing the protocol's
             minibatch from ``protocol["dataset"]`` (it must be at least as large as the
             largest batch size).
+        device: Where the networks are scored: ``"cpu"`` (default), ``"auto"`` (the device an
+            executor assigned to this worker, else the first GPU, else the CPU), ``"cuda"``,
+            ``"cuda:N"`` or ``"mps"`` (:func:`~nasrank.execution.resolve_device`). Networks
+            are built on the CPU under the seed and then moved, so every device starts from the
+            same weights.
 
     Returns:
         One record per architecture: ``arch`` (string), ``scores`` and ``seconds`` (per proxy;
-        NaN scores as ``None``), and ``error`` when building or scoring the network raised (its
-        scores are then NaN: a failure is a recorded outcome, not the end of the build).
+        NaN scores as ``None``), ``device`` and ``device_name`` (where it was scored), and
+        ``error`` when building or scoring the network raised (its scores are then NaN: a
+        failure, an out-of-memory error included, is a recorded outcome, not the end of the
+        build).
 
     Example:
         >>> p = ProxyProtocol("nb201", ("synflow",), dataset="digits", space_config={"C": 2, "N": 1}).resolved()
@@ -158,23 +173,29 @@ def score_protocol_cells(protocol: Mapping[str, Any], archs: Sequence[Sequence[i
     import torch
 
     from ..estimators.zero_cost import compute_proxies
+    from ..execution import device_info, is_out_of_memory, release_memory, resolve_device
     from ..spaces import SPACES
 
+    dev = resolve_device(device)
+    where = device_info(dev)
     space = SPACES.get(protocol["space"])() if space is None else space
     x, y, num_classes, in_ch = _protocol_batch(protocol, data_dir) if batch is None else batch
+    x, y = x.to(dev), y.to(dev)  # once per call, not once per network
     groups: dict[int, list[str]] = {}
     for name in protocol["proxies"]:
         groups.setdefault(protocol["batch_sizes"][name], []).append(name)
     out = []
     for arch in archs:
-        rec: dict[str, Any] = {"arch": space.to_str(arch), "scores": {}, "seconds": {}}
+        rec: dict[str, Any] = {"arch": space.to_str(arch), "scores": {}, "seconds": {}, **where}
+        net = None
         try:
             torch.manual_seed(protocol["seed"])
             cfg = dict(protocol["space_config"])
             cfg.setdefault("in_channels", in_ch)
-            net = space.build(tuple(arch), num_classes=num_classes, **cfg)
+            net = space.build(tuple(arch), num_classes=num_classes, **cfg).to(dev)
             for size, group in sorted(groups.items()):
-                res = compute_proxies(net, (x[:size], y[:size]), group, seed=protocol["seed"], details=True)
+                res = compute_proxies(net, (x[:size], y[:size]), group, seed=protocol["seed"], device=dev,
+                                      details=True)
                 for n, r in res.items():
                     rec["scores"][n] = None if not math.isfinite(r.value) else float(r.value)
                     rec["seconds"][n] = round(float(r.seconds), 5)
@@ -182,13 +203,24 @@ def score_protocol_cells(protocol: Mapping[str, Any], archs: Sequence[Sequence[i
             rec["scores"] = {n: None for n in protocol["proxies"]}
             rec["seconds"] = {n: 0.0 for n in protocol["proxies"]}
             rec["error"] = f"{type(exc).__name__}: {exc}"
+            if is_out_of_memory(exc):
+                msg = " ".join(rec["error"].split())[:300]
+                rec["error"] = f"out of memory on {where['device']}: {msg}"
+        if "error" in rec and rec["error"].startswith("out of memory"):
+            net = None  # here, once the traceback (and the tensors its frames hold) is gone
+            release_memory(dev)
         out.append(rec)
     return out
 
 
-def _score_chunk(args: tuple[dict[str, Any], list[tuple[int, ...]], str | None]) -> list[dict[str, Any]]:
-    protocol, archs, data_dir = args
-    return score_protocol_cells(protocol, archs, data_dir)
+def _score_chunk(args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Worker side of :func:`build_proxy_table`: ``(protocol, archs, data_dir[, device])``.
+
+    The device travels as given (e.g. ``"auto"``) and is resolved here, in the worker, so that
+    a pool whose workers were assigned devices spreads the cells over them."""
+    protocol, archs, data_dir = args[:3]
+    device = args[3] if len(args) > 3 else "cpu"
+    return score_protocol_cells(protocol, archs, data_dir, device=device)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -353,6 +385,7 @@ def build_proxy_table(
     chunk: int = 8,
     limit: int | None = None,
     progress: bool = True,
+    device: Any = "cpu",
 ) -> ProxyTable | None:
     """Score every canonical architecture of ``protocol.space`` (or of ``archs``) and write the
     table to ``out``.
@@ -371,6 +404,11 @@ def build_proxy_table(
         chunk: Architectures per task.
         limit: Stop after this many rows in total (a partial build; re-run without it to finish).
         progress: A progress bar with ETA on stderr.
+        device: Where the cells are scored (see :func:`score_protocol_cells`); checked here
+            before any work, resolved again in each worker (``"auto"`` there is the device the
+            executor assigned to it, e.g. ``ProcessExecutor(devices="auto")`` spreads workers
+            over the GPUs). Not part of the protocol: a table resumed on another device goes
+            on; each row and the metadata record where they were scored.
 
     Returns:
         The finished :class:`ProxyTable`, or ``None`` when ``limit`` stopped the build early.
@@ -384,11 +422,13 @@ def build_proxy_table(
         (3, ['synflow', 'params'], array([ True]))
     """
     from ..estimators.zero_cost import proxy_info
-    from ..execution import SerialExecutor, stream
+    from ..execution import SerialExecutor, resolve_device, stream
     from ..spaces import SPACES
 
     resolved = protocol.resolved()
     chunk = check_int("chunk", chunk, 1)
+    resolve_device(device)  # an unknown or absent device fails here, before anything is written
+    device_arg = str(device) if device is not None else "auto"
     space = SPACES.get(resolved["space"])()
     if archs is None:
         try:
@@ -431,7 +471,8 @@ def build_proxy_table(
             if fh.tell() == 0:
                 fh.write(json.dumps({"protocol": resolved}) + "\n")
                 fh.flush()
-            for _, fut in stream(ex, _score_chunk, ((resolved, c, data_arg) for c in _chunks(todo, chunk))):
+            tasks = ((resolved, c, data_arg, device_arg) for c in _chunks(todo, chunk))
+            for _, fut in stream(ex, _score_chunk, tasks):
                 for rec in fut.result():
                     fh.write(json.dumps(rec) + "\n")
                     done[rec["arch"]] = rec
@@ -462,6 +503,7 @@ def build_proxy_table(
         "cells": len(rows), "complete": archs is None, "space_size": space.size,
         "errors": sum("error" in r for r in rows),
         "seconds_total": round(float(seconds.sum()), 1),
+        **_devices_of(rows),
         "threads": _threads(), "nasrank_version": _nasrank_version(),
         "build_command": shlex.join(["nasrank", *sys.argv[1:]]) if Path(sys.argv[0]).name == "nasrank" else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -469,6 +511,20 @@ def build_proxy_table(
     atomic_write(out_dir / META_FILE, lambda f: f.write(json.dumps(meta, indent=2).encode() + b"\n"))
     partial.unlink()
     return ProxyTable(out_dir)
+
+
+def _devices_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``device`` / ``device_name`` (the one that scored most rows) and ``devices`` (rows per
+    device, most first) for the metadata; rows scored before devices were recorded count as
+    ``"unknown"``."""
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows:
+        key = (str(r.get("device", "unknown")), str(r.get("device_name", "unknown")))
+        counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    devices = [{"device": d, "device_name": n, "cells": c} for (d, n), c in ranked]
+    first = devices[0] if devices else {"device": "unknown", "device_name": "unknown"}
+    return {"device": first["device"], "device_name": first["device_name"], "devices": devices}
 
 
 def _threads() -> int:

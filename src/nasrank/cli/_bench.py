@@ -58,20 +58,29 @@ def build_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel training runs."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per run."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
+    device: str = typer.Option("auto", "--device", help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."),
+    precision: str = typer.Option("32", "--precision", help="32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the stand-alone networks; falls back to eager with a warning where no backend works"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Train in the channels-last memory layout (often faster on GPUs with --precision bf16 or 16)."),
+    workers_per_device: int = typer.Option(None, "--workers-per-device", min=1, help="With --executor processes: workers per GPU (the worker count is then this times the GPUs used); default: --workers, spread round-robin over the GPUs."),
+    gpus_per_task: float = typer.Option(0.0, "--gpus-per-task", min=0.0, help="With --executor ray: GPUs each training run requests (0.25: four share a GPU; 0: CPU tasks)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train cells, record every curve in the store as it completes, export the benchmark.
 
-    Re-running the same command resumes: runs already in the store are not retrained.
+    Re-running the same command resumes: runs already in the store are not retrained (also on
+    another --device: benchmark.json lists the devices that trained the runs).
     """
     from .._validate import check_float, output_dir, output_file
     from ..benchmarks import BuildConfig, build_benchmark, preflight
     from ..data import DataSpec, load_dataset
-    from ..execution import create_executor
+    from ..execution import create_executor, placement, resolve_device, resolve_precision
     from ..search import parse_assignments
     from ..spaces import SPACES
     from ..training import TrainConfig
 
+    resolve_device(device)  # --device cuda without CUDA: one line, before anything is read or written
+    precision = resolve_precision(precision)
     output_dir(out, "benchmark directory")
     options = parse_assignments(config, "--config", "C=16", C=C, N=N)
     if store is not None:
@@ -79,6 +88,9 @@ def build_cmd(
     check_float("--lr", lr, minimum=0.0, exclusive_min=True)
     if executor == "serial" and workers != 1:
         raise ConfigError("--executor serial runs one job at a time: use --workers 1 or --executor processes")
+    kw = placement(executor, device, workers_per_device, gpus_per_task)
+    if executor == "ray":
+        kw["address"] = ray_address
     arch_list = _read_arch_file(arch_file) if arch_file is not None else None
     if val_size is None:  # 1024, but never more than a fifth of a small dataset's training part
         val_size = min(1024, len(load_dataset(dataset, root=data_dir, train=True)) // 5)
@@ -87,12 +99,12 @@ def build_cmd(
         data=DataSpec(dataset, root=data_dir, image_size=image_size, train_size=train_size,
                       val_size=val_size, test_size=test_size, seed=data_seed),
         train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                          augment=not no_augment),
+                          augment=not no_augment, precision=precision),
         archs=archs, arch_seed=arch_seed, seeds=_seeds(seeds), valid_only=not include_invalid,
         record_minibatch=not no_minibatch, name=name or out.name, arch_list=arch_list,
+        device=device, compile=compile_, channels_last=channels_last,
     )
     preflight(cfg.jobs()[0])  # missing data, a split that does not fit, an unbuildable network: fail now
-    kw = {"address": ray_address} if executor == "ray" else {}
     ex = create_executor(executor, workers=workers, threads=threads, **kw)
     from ._common import Terminated, invocation
 

@@ -21,6 +21,8 @@ from ._common import (
     training_interrupted,
 )
 
+_DEVICE_HELP = "Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."
+_PRECISION_HELP = "32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"
 _METHODS_HELP = "darts, darts2, sotl-darts (= darts-tse), sovl-darts, drnas, drnas-tse, pdarts, pdarts-sotl."
 
 
@@ -82,6 +84,8 @@ def darts_cmd(
     gt_dataset: str = typer.Option("cifar10", "--gt-dataset", help="Ground-truth dataset of a multi-dataset benchmark."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the weights, architecture parameters and data order."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch CPU threads."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("32", "--precision", help=_PRECISION_HELP + "; the searches take 32 or bf16"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-epoch table and the result as JSON."),
 ) -> None:
@@ -91,15 +95,21 @@ def darts_cmd(
     Every epoch prints: training / validation loss, the architecture the weights derive, its parameter-free operations (none, skip, pooling: a skip-connection collapse shows here), the benchmark accuracy of the derived cell (with --benchmark) and the Hessian eigenvalue (with --hessian). The training data is split into search-train and search-val halves (DARTS); the training-speed methods (sotl-darts = darts-tse, drnas-tse, pdarts-sotl) search on the search-train half only (the search-val half only gives the per-epoch probe minibatch). Plot several runs with `nasrank report CKPT ... --out DIR`.
     """  # noqa: E501  (one line: the CLI help reflows it)
     from ..data import DataSpec, load_dataset
+    from ..execution import resolve_device, resolve_precision
     from ..oneshot import SupernetTrainConfig, create_supernet_method, train_supernet
     from ..search import parse_assignments
     from ..spaces import SPACES
 
+    dev = resolve_device(device)  # --device cuda without CUDA: one line, before anything is read or written
+    precision = resolve_precision(precision)
     sp = SPACES.get(space)()
     if not sp.has_supernet:
         with_one = [n for n in SPACES.list() if SPACES.get(n)().has_supernet]
         raise ConfigError(f"space {sp.name!r} has no weight-sharing supernet; use --space {' or '.join(with_one)}")
-    _differentiable(method)
+    cls = _differentiable(method)
+    if not cls.supports_precision(precision):
+        raise ConfigError(f"method {method!r} cannot search in --precision {precision} (its architecture gradients have "
+                          "no loss scaling): use --precision bf16")
     params = parse_assignments(param, "--param", "inner_steps=20")
     if lr is not None:
         if not (math.isfinite(lr) and lr > 0):
@@ -132,7 +142,8 @@ def darts_cmd(
     tcfg = SupernetTrainConfig(epochs=epochs, batch_size=batch_size, eta_min=eta_min)
     set_threads(threads)
     try:
-        res = train_supernet(m, train, tcfg, val_set=val, checkpoint=out, data_key=spec.key(), progress=not quiet)
+        res = train_supernet(m, train, tcfg, val_set=val, checkpoint=out, data_key=spec.key(), progress=not quiet,
+                             device=dev, precision=precision)
     except KeyboardInterrupt as exc:
         training_interrupted(exc, out)
     rows = _rows(res.history, sp, bench, gt)
@@ -149,6 +160,7 @@ def darts_cmd(
     summary = {"checkpoint": str(out), "method": m.name, "space": sp.name, "supernet_config": build, "seed": seed,
                "data": {**spec.key(), "search_train": len(train), "search_val": len(val)},
                "epochs": len(res.history), "resumed_from": res.resumed_from, "diverged": res.diverged,
+               "precision": res.precision, **res.device,
                "seconds": sum(h.get("seconds", 0.0) for h in res.history),
                "benchmark": None if bench is None else {"name": benchmark, **gt},
                "history": rows, "final": final}

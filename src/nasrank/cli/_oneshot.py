@@ -20,6 +20,10 @@ app = typer.Typer(help="One-shot NAS: train a supernet (SPOS, FairNAS, MultiPath
                   no_args_is_help=True)
 
 
+_DEVICE_HELP = "Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."
+_PRECISION_HELP = "32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"
+
+
 def _ints(text: str, option: str, minimum: int) -> list[int]:
     try:
         vals = [int(s) for s in text.split(",") if s.strip()]
@@ -52,11 +56,15 @@ def train_cmd(
     N: int = N_option(),  # noqa: B008
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the weights, path draws and data order."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch CPU threads."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    precision: str = typer.Option("32", "--precision", help=_PRECISION_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Train a supernet with a one-shot method; re-running the same command resumes from --out."""
+    """Train a supernet with a one-shot method; re-running the same command resumes from --out (on any --device;
+    the --precision must be the one it was trained in)."""
     from ..data import DataSpec
+    from ..execution import resolve_device, resolve_precision
     from ..oneshot import (
         SUPERNET_METHODS,
         SupernetTrainConfig,
@@ -66,8 +74,13 @@ def train_cmd(
     from ..search import parse_assignments
     from ..spaces import SPACES
 
+    dev = resolve_device(device)  # --device cuda without CUDA: one line, before anything is read or written
+    precision = resolve_precision(precision)
     sp = SPACES.get(space)()
     cls = SUPERNET_METHODS.get(method)  # an unknown name: one line with the known ones
+    if not cls.supports_precision(precision):
+        raise ConfigError(f"method {method!r} cannot train in --precision {precision} (no loss scaling for its "
+                          "updates): use --precision bf16")
     if cls.needs_validation or hasattr(cls, "arch_weights"):  # trains a mixture, not paths
         raise ConfigError(f"method {method!r} is a differentiable architecture search, not one-shot "
                           f"path training; run it with: nasrank darts --method {method}")
@@ -89,13 +102,15 @@ def train_cmd(
         raise ConfigError(f"--batch-size {batch_size} exceeds the {len(train)} training images; lower it")
     _threads(threads)
     try:
-        res = train_supernet(m, train, tcfg, checkpoint=out, data_key=spec.key(), progress=not quiet)
+        res = train_supernet(m, train, tcfg, checkpoint=out, data_key=spec.key(), progress=not quiet, device=dev,
+                             precision=precision)
     except KeyboardInterrupt as exc:
         training_interrupted(exc, out)
     last = res.history[-1] if res.history else {}
     summary = {"checkpoint": str(out), "method": m.name, "space": sp.name, "supernet_config": build,
                "epochs": len(res.history), "resumed_from": res.resumed_from, "final_loss": last.get("loss"),
-               "diverged": res.diverged, "seconds": sum(h.get("seconds", 0.0) for h in res.history)}
+               "diverged": res.diverged, "seconds": sum(h.get("seconds", 0.0) for h in res.history),
+               "precision": res.precision, **res.device}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -132,6 +147,7 @@ def rank_cmd(
     executor: str = typer.Option("serial", "--executor", help="serial or processes."),
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel subnet evaluations."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per evaluation."),
+    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -142,7 +158,7 @@ def rank_cmd(
     """
     import numpy as np
 
-    from ..execution import create_executor
+    from ..execution import create_executor, placement, resolve_device
     from ..oneshot import (
         SUBNET_ESTIMATORS,
         FinetuneConfig,
@@ -153,6 +169,7 @@ def rank_cmd(
     )
     from ..search import checkpoint_data
 
+    resolve_device(device)  # --device cuda without CUDA: one line, before anything is read or written
     ests = list(dict.fromkeys(parse_subnet_estimator(e)[0] for e in estimators.split(",") if e.strip()))
     if not ests:
         raise ConfigError(f"--estimators needs at least one of {', '.join(SUBNET_ESTIMATORS)}")
@@ -193,10 +210,12 @@ def rank_cmd(
         archs = list(seen)
     cfg = FinetuneConfig(budgets=tuple(Bs), lr=lr, batch_size=batch_size)
     _threads(threads)
-    with create_executor(executor, workers=workers, threads=threads) as ex:
+    dev = device.strip().lower()
+    kw: dict[str, Any] = placement(executor, dev)  # processes: the workers spread over the GPUs (if any)
+    with create_executor(executor, workers=workers, threads=threads, **kw) as ex:
         try:
             results = rank_subnets(ck.method, archs, train, val, cfg, seed=seed, executor=ex, progress=not quiet,
-                                   cache=cache)
+                                   cache=cache, device=dev)
         except KeyboardInterrupt as exc:
             from ._common import Terminated
 
@@ -261,5 +280,7 @@ def info_cmd(
     typer.echo(f"{checkpoint}: {m.get('name')} supernet of {m.get('space')} {m.get('supernet_config')}, seed {m.get('seed')}")
     typer.echo(f"data: {tr.get('data')}")
     typer.echo(f"epochs done: {tr.get('epochs_done', len(hist))} of {(tr.get('config') or {}).get('epochs')}")
+    typer.echo(f"precision: {tr.get('precision', '32')}; last trained on: {tr.get('device', 'unknown')}"
+               + (f" ({tr['device_name']})" if tr.get("device_name") else ""))
     if hist:
         typer.echo(f"last epoch: loss {_f(hist[-1].get('loss'))}, lr {_f(hist[-1].get('lr'), 5)}")

@@ -14,6 +14,12 @@ from ..exceptions import ConfigError
 from ._bench import _read_arch_file
 from ._common import C_option, N_option, config_option
 
+_DEVICE_HELP = ("Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU).")
+
+
+def _device_option() -> Any:
+    return typer.Option("auto", "--device", help=_DEVICE_HELP)
+
 
 def _batch(dataset: str, data_dir: str | None, size: int, seed: int) -> tuple[Any, Any, int, int]:
     from ..data import load_dataset
@@ -51,6 +57,7 @@ def proxies_cmd(
     ),
     list_only: bool = typer.Option(False, "--list", help="List the proxies (sign, BN mode, batch size)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    device: str = _device_option(),
 ) -> None:
     """Compute zero-cost proxies of an architecture on one minibatch of real data.
 
@@ -62,7 +69,10 @@ def proxies_cmd(
     import torch
 
     from ..estimators.zero_cost import compute_proxies, list_proxies, proxy_info
+    from ..execution import device_info, resolve_device
     from ..search import parse_assignments
+
+    dev = resolve_device(device)  # `--device cuda` without a GPU: one line, exit 2, before any work
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -91,20 +101,23 @@ def proxies_cmd(
     # data-free proxies ride along with the largest group
     x_all, y_all, num_classes, in_ch = _batch(dataset, data_dir, max(sizes.values()), seed)
     torch.manual_seed(seed)
-    net = space.build(a, num_classes=num_classes, in_channels=in_ch, **build_cfg)
+    # built on the CPU under the seed, then moved: the same weights on every device
+    net = space.build(a, num_classes=num_classes, in_channels=in_ch, **build_cfg).to(dev)
+    x_all, y_all = x_all.to(dev), y_all.to(dev)
     groups: dict[int, list[str]] = {}
     for n in selected:
         groups.setdefault(sizes[n], []).append(n)
     results: dict[str, Any] = {}
     for size, group in sorted(groups.items()):
-        res = compute_proxies(net, (x_all[:size], y_all[:size]), group, seed=seed, details=True)
+        res = compute_proxies(net, (x_all[:size], y_all[:size]), group, seed=seed, device=dev, details=True)
         for n, r in res.items():
             results[n] = {"value": None if math.isnan(r.value) else r.value,
                           "higher_is_better": r.higher_is_better, "batch_size": size,
                           "seconds": round(r.seconds, 4)}
     ordered = {n: results[n] for n in selected}
     info = {"space": space.name, "arch": space.to_str(a), "dataset": dataset, "seed": seed,
-            "config": build_cfg, **{k: build_cfg[k] for k in ("C", "N") if k in build_cfg}, "proxies": ordered}
+            "config": build_cfg, **{k: build_cfg[k] for k in ("C", "N") if k in build_cfg},
+            **device_info(dev), "proxies": ordered}
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -113,7 +126,7 @@ def proxies_cmd(
         [[n, "NaN" if r["value"] is None else f"{r['value']:.6g}",
           "yes" if r["higher_is_better"] else "no", str(r["batch_size"]), f"{r['seconds']:.3f}"]
          for n, r in ordered.items()],
-        title=f"{space.to_str(a)} on {dataset}",
+        title=f"{space.to_str(a)} on {dataset} ({info['device']})",
     )
 
 
@@ -143,20 +156,36 @@ def table_cmd(
     limit: int = typer.Option(None, "--limit", min=1, help="Stop after this many cells (continue later)."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: a local one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: str = _device_option(),
+    workers_per_device: int = typer.Option(
+        None, "--workers-per-device", min=1,
+        help="With --executor processes and --device auto (or cuda): scoring processes per GPU, "
+             "workers spread round-robin over every visible GPU (replaces --workers).",
+    ),
+    gpus_per_task: float = typer.Option(
+        0.0, "--gpus-per-task", min=0.0,
+        help="With --executor ray: GPUs Ray reserves per task (a fraction shares a GPU; 0: none).",
+    ),
 ) -> None:
     """Score every canonical architecture of a finite space with zero-cost proxies (resumable).
 
     Each network is the space's standard one (NB201: C=16, N=5) built under --seed, scored on one
     seeded minibatch of the dataset's training images at each proxy's published batch size. The
     table (proxy_table.json + scores.npz) feeds `nasrank search --proxy DIR:PROXY` and correlation
-    studies (tables shipped with nasrank: `--proxy PROXY-table`).
+    studies (tables shipped with nasrank: `--proxy PROXY-table`). The device is not part of the
+    table's protocol (a table started on a CPU can be finished on a GPU); each row records where
+    it was scored. With --executor processes, workers are spread over the visible GPUs.
     """
     import torch
 
     from ..benchmarks import ProxyProtocol, build_proxy_table
-    from ..execution import create_executor
+    from ..execution import create_executor, placement, resolve_device
     from ..search import parse_assignments
 
+    resolve_device(device)  # `--device cuda` without a GPU: one line, exit 2, before any work
+    kw: dict[str, Any] = placement(executor, device, workers_per_device, gpus_per_task)
+    if executor == "ray":
+        kw["address"] = ray_address
     torch.set_num_threads(threads)
     space = create_space(space_name)
     sizes = {}
@@ -170,15 +199,15 @@ def table_cmd(
                              dataset=dataset, seed=seed, batch_sizes=sizes, space_config=cfg)
     protocol.resolved()  # bad names fail before any work
     archs = None if arch_file is None else [space.from_str(a) for a in _read_arch_file(arch_file)]
-    kw = {"address": ray_address} if executor == "ray" else {}
     with create_executor(executor, workers=workers, threads=threads, **kw) as ex:
         table = build_proxy_table(protocol, out, archs, data_dir=data_dir, executor=ex, chunk=chunk, limit=limit,
-                                  progress=not quiet)
+                                  progress=not quiet, device=device)
     if table is None:
         typer.echo(f"stopped at --limit {limit}; re-run the same command without --limit to finish {out}")
         return
+    where = ", ".join(f"{d['device']} ({d['device_name']}): {d['cells']}" for d in table.meta.get("devices", []))
     typer.echo(f"{table!r}: {len(table.archs)} cells, {int(table.meta['errors'])} errors, "
-               f"{table.meta['seconds_total'] / 60:.1f} CPU-min of scoring -> {out}")
+               f"{table.meta['seconds_total'] / 60:.1f} min of scoring -> {out}" + (f" [{where}]" if where else ""))
 
 
 def _print_table(header: list[str], rows: list[list[str]], title: str | None = None) -> None:

@@ -44,6 +44,12 @@ def search_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel evaluations (asynchronous search when > 1)."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per evaluation."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
+    device: str = typer.Option("auto", "--device", help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."),
+    precision: str = typer.Option("32", "--precision", help="32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"),
+    compile_: bool = typer.Option(False, "--compile", help="torch.compile the stand-alone networks; falls back to eager with a warning where no backend works"),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Live: train in the channels-last memory layout (often faster on GPUs with --precision bf16 or 16)."),
+    workers_per_device: int = typer.Option(None, "--workers-per-device", min=1, help="With --executor processes: workers per GPU (the worker count is then this times the GPUs used); default: --workers, spread round-robin over the GPUs."),
+    gpus_per_task: float = typer.Option(0.0, "--gpus-per-task", min=0.0, help="With --executor ray: GPUs each evaluation requests (0.25: four share a GPU; 0: CPU tasks)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -51,7 +57,8 @@ def search_cmd(
 
     Live (default): every query trains the cell on --dataset for --epochs and scores its learning
     curve with --estimator. With --benchmark: queries are looked up in the benchmark (cost = its
-    recorded training time). Re-running the same command with the same --store resumes.
+    recorded training time). Re-running the same command with the same --store resumes (also on
+    another --device: the device is recorded in each evaluation, not in its identity).
     """
     from ..search import SearchConfig, assemble, parse_assignments
 
@@ -69,7 +76,8 @@ def search_cmd(
         config=parse_assignments(config, "--config", "C=16", C=C, N=N),
         batch_size=batch_size, lr=lr, image_size=image_size, train_size=train_size, val_size=val_size,
         test_size=test_size, train_seed=train_seed, store=store, executor=executor, workers=workers,
-        threads=threads, ray_address=ray_address,
+        threads=threads, ray_address=ray_address, device=device, precision=precision, compile=compile_,
+        channels_last=channels_last, workers_per_device=workers_per_device, gpus_per_task=gpus_per_task,
     )
     setup = assemble(cfg)  # every bad setting fails here, before any evaluation
     try:

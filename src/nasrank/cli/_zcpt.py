@@ -44,13 +44,20 @@ def zcpt_cmd(
     ),
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads (small networks: 1 is fastest)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    device: str = typer.Option(
+        "auto", "--device",
+        help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU).",
+    ),
 ) -> None:
     """Search an architecture with Zero-Cost-PT (perturbation + zero-cost proxy, no training)."""
     import torch
 
     from ..data import load_dataset
+    from ..execution import resolve_device
     from ..oneshot import ZeroCostPT
     from ..spaces import SPACES
+
+    resolve_device(device)  # `--device cuda` without a GPU: one line, exit 2, before any work
 
     for name, value, minimum in (("--proposals", proposals, 1), ("--validation", validation, 0),
                                  ("--batch-size", batch_size, 2), ("--seed", seed, 0),
@@ -75,7 +82,7 @@ def zcpt_cmd(
         cfg[option] = value
     zc = ZeroCostPT(space_name, proxy=proxy, order=order, proposals=proposals,
                     validation=validation, batch_size=batch_size, mode=mode,
-                    supernet_config=cfg, network_config=cfg, relu_hooks=relu_hooks)
+                    supernet_config=cfg, network_config=cfg, relu_hooks=relu_hooks, device=device)
     zc._check()  # bad options fail before any data is read
     data = load_dataset(dataset, root=data_dir, train=True)
     if batch_size > len(data):
@@ -108,7 +115,7 @@ def zcpt_cmd(
         return
     hooks = "" if relu_hooks == "relu" else f", {relu_hooks} ReLU hooks"
     typer.echo(f"Zero-Cost-PT ({mode}, proxy {proxy}{hooks}, order {order}, N={proposals}, "
-               f"V={validation}, seed {seed}) on {space_name} / {dataset}")
+               f"V={validation}, seed {seed}) on {space_name} / {dataset}, {res.device} ({res.device_name})")
     typer.echo(f"proposals: {len(set(res.proposals))} distinct of {len(res.proposals)}; "
                f"perturbations per proposal: {res.perturbations[0]}; time: {res.seconds:.1f} s "
                f"(proposal {res.seconds_proposal:.1f} s, validation {res.seconds_validation:.1f} s)")

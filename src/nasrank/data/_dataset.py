@@ -243,8 +243,9 @@ class ImageDataset:
         """The zero-cost proxy protocol's minibatch: the first ``size`` examples of a
         ``torch.randperm(len(self))`` seeded with ``seed``, normalised as ``(u8 / 255 - mean) / std``.
 
-        Every proxy of one protocol reads a prefix of the same draw, so a proxy published at batch
-        64 and one at 128 see the same first 64 images (``nasrank proxies``, the proxy tables and
+        The batch is on the dataset's device; the draw is made on the CPU, so it is the same on
+        every device. Every proxy of one protocol reads a prefix of the same draw, so a proxy
+        published at batch 64 and one at 128 see the same first 64 images (``nasrank proxies``, the proxy tables and
         :class:`~nasrank.search.ProxyScorer` all use it).
 
         Example:
@@ -258,10 +259,10 @@ class ImageDataset:
         if size > len(self):
             raise ConfigError(f"a batch of {size} needs more than the {len(self)} examples of {self.name}")
         g = torch.Generator().manual_seed(check_int("seed", seed, 0))
-        idx = torch.randperm(len(self), generator=g)[:size]
+        idx = torch.randperm(len(self), generator=g)[:size].to(self.images.device)  # same draw on any device
         c = self.images.shape[1]
-        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, c, 1, 1)
-        std = torch.tensor(self.std, dtype=torch.float32).view(1, c, 1, 1)
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=self.images.device).view(1, c, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32, device=self.images.device).view(1, c, 1, 1)
         return (self.images[idx].float() / 255.0 - mean) / std, self.labels[idx]
 
     def sample(self, n: int, seed: int | np.random.Generator | None = 0) -> ImageDataset:

@@ -21,10 +21,12 @@ from ._devices import (
     CompiledForward,
     assigned_device,
     autocast,
+    check_device_name,
     compile_model,
     device_info,
     grad_scaler,
     is_out_of_memory,
+    placement,
     release_memory,
     resolve_device,
     resolve_precision,
@@ -42,7 +44,7 @@ from ._executors import (
 
 __all__ = [
     "EXECUTORS", "Executor", "SerialExecutor", "ProcessExecutor", "RayExecutor", "create_executor", "stream",
-    "DEVICE_HELP", "PRECISIONS", "resolve_device", "device_info", "visible_devices", "assigned_device",
+    "DEVICE_HELP", "PRECISIONS", "check_device_name", "placement", "resolve_device", "device_info", "visible_devices", "assigned_device",
     "resolve_precision", "autocast", "grad_scaler", "compile_model", "CompiledForward", "is_out_of_memory",
     "release_memory",
 ]

@@ -19,7 +19,7 @@ from typing import Any
 from ..exceptions import ConfigError
 
 __all__ = [
-    "DEVICE_HELP", "PRECISIONS", "resolve_device", "device_info", "visible_devices", "assigned_device",
+    "DEVICE_HELP", "PRECISIONS", "check_device_name", "placement", "resolve_device", "device_info", "visible_devices", "assigned_device",
     "resolve_precision", "autocast", "grad_scaler", "compile_model", "CompiledForward",
     "is_out_of_memory", "release_memory",
 ]
@@ -131,6 +131,77 @@ def resolve_device(device: Any = "auto") -> Any:
             raise ConfigError(f"device {text!r} does not exist: {n} CUDA device(s) visible (cuda:0 to cuda:{n - 1})")
         return torch.device(text)
     raise ConfigError(f"unknown device {device!r}: use {DEVICE_HELP}")
+
+
+def check_device_name(device: Any, name: str = "device") -> str:
+    """``device`` as the lower-case string a worker resolves (``"auto"``, ``"cpu"``, ``"cuda"``,
+    ``"cuda:N"`` or ``"mps"``); a misspelt one is a one-line :class:`ConfigError`.
+
+    Only the spelling is checked: whether the device exists is checked where it is used
+    (:func:`resolve_device`, in the process that computes), so a job for remote GPU workers can
+    be described on a machine without one.
+
+    Example:
+        >>> check_device_name("CUDA:1"), check_device_name("auto")
+        ('cuda:1', 'auto')
+        >>> check_device_name("gpu")
+        Traceback (most recent call last):
+        ...
+        nasrank.exceptions.ConfigError: unknown device 'gpu': use auto, cpu, cuda, cuda:N or mps
+    """
+    import torch
+
+    text = str(device) if isinstance(device, torch.device) else device
+    if not isinstance(text, str):
+        raise ConfigError(f"`{name}` must be a string ({DEVICE_HELP}), got {type(device).__name__}")
+    text = text.strip().lower()
+    if text in ("auto", "cpu", "cuda", "mps") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise ConfigError(f"unknown device {device!r}: use {DEVICE_HELP}")
+
+
+def placement(executor: str, device: Any, workers_per_device: int | None = None,
+              gpus_per_task: float = 0.0) -> dict[str, Any]:
+    """Keyword arguments of :func:`~nasrank.execution.create_executor` that put evaluations on ``device``.
+
+    With the ``processes`` executor, ``"auto"`` and ``"cuda"`` spread the workers round-robin over
+    every visible GPU (none visible: no assignment, the workers use the CPU), ``"cuda:N"`` puts
+    them all on that GPU, ``workers_per_device`` sets the workers per GPU; with ``ray``,
+    ``gpus_per_task`` is the GPU share each task requests. Each option given to the wrong
+    executor is a one-line :class:`ConfigError`.
+
+    Example:
+        >>> placement("processes", "auto", 2)
+        {'devices': 'auto', 'workers_per_device': 2}
+        >>> placement("processes", "cuda:1"), placement("processes", "cpu"), placement("serial", "auto")
+        ({'devices': ['cuda:1']}, {}, {})
+        >>> placement("ray", "auto", gpus_per_task=0.5)
+        {'gpus_per_task': 0.5}
+    """
+    from .._validate import check_float, check_opt_int
+
+    check_opt_int("workers_per_device", workers_per_device, 1)
+    gpus = check_float("gpus_per_task", gpus_per_task, minimum=0.0)
+    if workers_per_device is not None and executor != "processes":
+        raise ConfigError("--workers-per-device applies to --executor processes (with ray, use --gpus-per-task)")
+    if gpus > 0 and executor != "ray":
+        raise ConfigError("--gpus-per-task applies to --executor ray (with processes, use --workers-per-device)")
+    if executor == "ray":
+        return {"gpus_per_task": gpus} if gpus > 0 else {}
+    if executor != "processes":
+        return {}
+    dev = check_device_name(device)
+    out: dict[str, Any] = {}
+    if dev in ("auto", "cuda"):
+        out["devices"] = "auto"
+    elif dev.startswith("cuda:"):
+        out["devices"] = [dev]
+    if workers_per_device is not None:
+        if "devices" not in out:
+            raise ConfigError(f"--workers-per-device spreads workers over GPUs, but the device is {dev}: "
+                              "use --workers (or --device auto / cuda)")
+        out["workers_per_device"] = workers_per_device
+    return out
 
 
 def device_info(device: Any) -> dict[str, str]:

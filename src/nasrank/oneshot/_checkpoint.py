@@ -417,20 +417,35 @@ def _restore(path: str | os.PathLike, method: SupernetMethod, state: Mapping[str
                               f"{method.name} method: {detail}") from None
 
 
-def load_checkpoint(path: str | os.PathLike, *, space: str | SearchSpace | None = None
-                    ) -> Checkpoint:
+def _to_device(method: SupernetMethod, device: torch.device) -> None:
+    """Move ``method`` (supernet, architecture parameters, optimiser state) to ``device``."""
+    first = next(iter(method.supernet.parameters()), None)
+    if first is None or first.device == device:
+        return
+    method.to(device)  # SupernetMethod.to, or a method's own (device-bound state of its own)
+
+
+def load_checkpoint(path: str | os.PathLike, *, space: str | SearchSpace | None = None,
+                    device: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint: rebuild its method from the stored config and restore its state.
+
+    The file holds CPU tensors whatever device it was trained on, so it loads anywhere.
 
     Args:
         path: A file written by :func:`save_checkpoint`.
         space: The space the caller expects (name or instance); a checkpoint of another space is
             refused. A :class:`~nasrank.spaces.base.SearchSpace` instance is also used to build
             the method (e.g. a space with custom settings).
+        device: Where the restored method lives (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``
+            or ``"auto"``; see :func:`nasrank.execution.resolve_device`).
 
     Raises:
         CheckpointError: missing / unreadable / damaged / foreign file, newer format, other space,
             or a state that does not fit the method its config builds.
     """
+    from ..execution import resolve_device
+
+    dev = resolve_device(device)  # an unavailable device fails before anything is read
     info, state = _read_state(path, space)
     cfg = dict(info["method"])
     name = cfg.pop("name")
@@ -443,5 +458,6 @@ def load_checkpoint(path: str | os.PathLike, *, space: str | SearchSpace | None 
         raise CheckpointError(f"checkpoint {str(path)!r} cannot be restored by this nasrank: "
                               f"{e}") from None
     _restore(path, method, state)
+    _to_device(method, dev)
     return Checkpoint(path=Path(info["path"]), method=method, train=info["train"],
                       epochs_done=info["epochs_done"], info=info)

@@ -311,9 +311,15 @@ class DifferentiableMethod(SGDLearningRate, SupernetMethod):
                     v.copy_(saved[k])
             net.train(was_training)
 
-    def _loss(self, batch: Batch, weights: Any) -> torch.Tensor:
+    def _loss(self, batch: Batch, weights: Any, amp: bool = True) -> torch.Tensor:
+        """Cross-entropy (float32) of the supernet under ``weights`` on ``batch``; the forward
+        pass runs in :attr:`precision` (autocast) unless ``amp`` is false."""
         x, y = batch
-        return F.cross_entropy(self.supernet(x, weights), y)
+        if not amp or self.precision == "32":
+            return F.cross_entropy(self.supernet(x, weights), y)
+        with self._autocast():
+            logits = self.supernet(x, weights)
+        return F.cross_entropy(logits.float(), y)
 
     def _chain(self, w_mix: torch.Tensor, grad_w: torch.Tensor | None,
                retain_graph: bool = False) -> list[torch.Tensor]:
@@ -431,7 +437,7 @@ class DifferentiableMethod(SGDLearningRate, SupernetMethod):
         tol = check_float("tol", tol, minimum=0.0)
         params = self.arch_parameters
         with self._kept_buffers():
-            loss = self._loss(batch, self.weights_tensor())
+            loss = self._loss(batch, self.weights_tensor(), amp=False)  # a diagnostic: float32
             grads = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
             if any(g is None or not g.requires_grad for g in grads):
                 return 0.0
@@ -512,8 +518,18 @@ class DifferentiableMethod(SGDLearningRate, SupernetMethod):
         self.arch_optimizer.load_state_dict(state["arch_optimizer"])
 
     def to(self, device: str | torch.device) -> DifferentiableMethod:
-        """Move the supernet, the architecture parameters and every saved tensor to ``device``."""
-        device = torch.device(device)
+        """Move the supernet, the architecture parameters and every saved tensor to ``device``
+        (see :meth:`SupernetMethod.to`).
+
+        Example:
+            >>> from nasrank.oneshot import create_supernet_method
+            >>> m = create_supernet_method("darts", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> m.to("cpu").arch_parameters[0].device
+            device(type='cpu')
+        """
+        from ..execution import resolve_device
+
+        device = resolve_device(device)
         state = self.state_dict()
         self.supernet.to(device)
         with torch.no_grad():

@@ -31,6 +31,7 @@ score or by the supernet's loss on a validation batch.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from abc import ABC, abstractmethod
@@ -44,6 +45,7 @@ import torch.nn.functional as F
 from .._registry import Registry, check_params
 from .._validate import check_float, check_int
 from ..exceptions import ConfigError, NasrankError
+from ..execution import autocast, grad_scaler, resolve_precision
 from ..spaces import SPACES
 from ..spaces.base import SearchSpace
 from ._params import UniformPath
@@ -95,6 +97,8 @@ class SupernetMethod(ABC):
         supernet: The :class:`~nasrank.oneshot.Supernet` being trained.
         steps: Training steps taken.
         candidates: Architectures :meth:`derive` samples by default.
+        precision: Arithmetic of the training forward passes (``"32"``, ``"bf16"`` or ``"16"``;
+            :meth:`set_precision`); a run-time setting, not part of :meth:`config`.
     """
 
     name: ClassVar[str] = ""
@@ -103,6 +107,7 @@ class SupernetMethod(ABC):
     #: validation set.
     needs_validation: ClassVar[bool] = False
     candidates: int = 10
+    precision: str = "32"
 
     @classmethod
     def supports(cls, space: str | SearchSpace) -> bool:
@@ -136,6 +141,89 @@ class SupernetMethod(ABC):
                                                 **self.supernet_config)
         self.rng = np.random.default_rng(self.seed)
         self.steps = 0
+        self.precision = "32"
+
+    @classmethod
+    def supports_precision(cls, precision: str) -> bool:
+        """Whether the method trains in ``precision``: every method trains in ``"32"`` and
+        ``"bf16"``; ``"16"`` needs loss scaling, which only methods with one optimiser step over
+        plainly back-propagated losses implement (:class:`PathMethod` when it keeps its
+        :meth:`~PathMethod._gradients`).
+
+        Example:
+            >>> from nasrank.oneshot import SUPERNET_METHODS
+            >>> [SUPERNET_METHODS.get(n).supports_precision("16") for n in ("spos", "reptile", "darts")]
+            [True, False, False]
+        """
+        return resolve_precision(precision) != "16"
+
+    def set_precision(self, precision: str) -> None:
+        """Train the next steps under ``precision`` (``"32"``, ``"bf16"``: bfloat16 autocast,
+        ``"16"``: float16 autocast with dynamic loss scaling). Weights, optimiser state and the
+        returned losses stay float32; a precision the method does not support is a one-line
+        :class:`~nasrank.exceptions.ConfigError`.
+
+        Example:
+            >>> m = create_supernet_method("reptile", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> m.set_precision("bfloat16"); m.precision
+            'bf16'
+            >>> m.set_precision("16")
+            Traceback (most recent call last):
+            ...
+            nasrank.exceptions.ConfigError: supernet method 'reptile' cannot train in precision 16 (its updates have no loss scaling): use precision bf16
+        """
+        p = resolve_precision(precision)
+        if not self.supports_precision(p):
+            raise ConfigError(f"supernet method {self.name!r} cannot train in precision {p} (its updates have no "
+                              "loss scaling): use precision bf16")
+        if p != self.precision:
+            self._scaler = None
+        self.precision = p
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the supernet's parameters.
+
+        Example:
+            >>> create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1}).device
+            device(type='cpu')
+        """
+        first = next(iter(self.supernet.parameters()), None)
+        return first.device if first is not None else torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> SupernetMethod:
+        """Move the method (supernet weights and buffers, optimiser state) to ``device``
+        (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``; an unavailable one is a
+        one-line :class:`~nasrank.exceptions.ConfigError`); returns the method.
+
+        Example:
+            >>> m = create_supernet_method("spos", "nb201", supernet_config={"C": 2, "N": 1})
+            >>> m.to("cpu").device
+            device(type='cpu')
+        """
+        from ..execution import resolve_device
+
+        dev = resolve_device(device)
+        if self.device != dev:
+            state = self.state_dict()
+            self.supernet.to(dev)
+            self._scaler = None  # a loss scaler lives on one device: restored anew from the state
+            self.load_state_dict(state)  # re-homes the optimiser state on the parameters' device
+        return self
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast of the training forward passes in :attr:`precision` (no-op for ``"32"``)."""
+        return autocast(self.device, self.precision)
+
+    def _grad_scaler(self) -> Any:
+        """The loss scaler of precision ``"16"`` (created on first use on the supernet's device),
+        else ``None``."""
+        if self.precision != "16":
+            return None
+        scaler = getattr(self, "_scaler", None)
+        if scaler is None:
+            scaler = self._scaler = grad_scaler(self.device, "16")
+        return scaler
 
     @abstractmethod
     def step(self, batch: Batch, val_batch: Batch | None = None) -> dict[str, Any]:
@@ -304,6 +392,12 @@ class PathMethod(SGDLearningRate, SupernetMethod):
     #: Factor of each path's loss in the accumulated gradient (1: sum; ``1 / paths``: mean).
     _scale: float = 1.0
 
+    @classmethod
+    def supports_precision(cls, precision: str) -> bool:
+        # float16 loss scaling needs the plain back-propagation of :meth:`_gradients`; an override
+        # (meta-learning inner loops) uses raw gradients.
+        return resolve_precision(precision) != "16" or cls._gradients is PathMethod._gradients
+
     def __init__(self, space: str | SearchSpace = "nb201", seed: int = 0,
                  supernet_config: Mapping[str, Any] | None = None, num_classes: int = 10,
                  in_channels: int = 3, lr: float = 0.025, momentum: float = 0.9,
@@ -337,8 +431,17 @@ class PathMethod(SGDLearningRate, SupernetMethod):
         archs = self.sample_paths()
         self.supernet.train()
         self.optimizer.zero_grad(set_to_none=True)
-        losses = self._gradients(archs, batch)
-        self.optimizer.step()
+        if type(self)._gradients is PathMethod._gradients:  # autocasts its forward passes itself
+            losses = self._gradients(archs, batch)
+        else:
+            with self._autocast():
+                losses = self._gradients(archs, batch)
+        scaler = self._grad_scaler()
+        if scaler is None:
+            self.optimizer.step()
+        else:  # skips the update when a scaled gradient overflowed, then adapts the scale
+            scaler.step(self.optimizer)
+            scaler.update()
         self.steps += 1
         loss = losses[0] if len(losses) == 1 else torch.stack(losses).mean()
         return {"loss": float(loss), "arch": archs[0] if len(archs) == 1 else None,
@@ -348,18 +451,28 @@ class PathMethod(SGDLearningRate, SupernetMethod):
         """Write the step's gradient into ``.grad`` (zeroed: ``None``); return the paths' losses."""
         x, y = batch
         net = self.supernet
+        scaler = self._grad_scaler()
         losses = []
         for arch in archs:
-            loss = F.cross_entropy(net(x, net.run_weights(arch)), y)
-            (loss if self._scale == 1.0 else loss * self._scale).backward()
+            with self._autocast():
+                logits = net(x, net.run_weights(arch))
+            loss = F.cross_entropy(logits.float(), y)
+            scaled = loss if self._scale == 1.0 else loss * self._scale
+            (scaled if scaler is None else scaler.scale(scaled)).backward()
             losses.append(loss.detach())
         return losses
 
     def _state(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict()}
+        state: dict[str, Any] = {"optimizer": self.optimizer.state_dict()}
+        scaler = getattr(self, "_scaler", None)
+        if scaler is not None:
+            state["grad_scaler"] = {k: v for k, v in scaler.state_dict().items()}
+        return state
 
     def _load_state(self, state: Mapping[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("grad_scaler") and self.precision == "16":
+            self._grad_scaler().load_state_dict(dict(state["grad_scaler"]))
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "lr": self.lr, "momentum": self.momentum,

@@ -28,7 +28,7 @@ from .._validate import check_int
 from ..data import ImageDataset
 from ..evaluation.metrics import finite_pairs, kendall_tau, spearman, top_k_mean
 from ..exceptions import ConfigError
-from ..execution import Executor, stream
+from ..execution import Executor, resolve_device, stream
 from ..records import fingerprint
 from ._subnet import (
     FinetuneConfig,
@@ -36,6 +36,7 @@ from ._subnet import (
     _arch,
     _dataset,
     _label,
+    _on_device,
     _supernet,
     finetune_subnet,
     parse_subnet_estimator,
@@ -56,11 +57,13 @@ class _Task:
     val_set: ImageDataset | None
     config: FinetuneConfig
     seed: int
+    device: str | None = None
 
 
 def _run(task: _Task, arch: Arch) -> dict[str, Any]:
+    # the device is resolved in the worker: "auto" is the device the executor assigned to it
     return finetune_subnet(task.supernet, arch, task.train_set, task.val_set, task.config,
-                           seed=task.seed).to_dict()
+                           seed=task.seed, device=task.device).to_dict()
 
 
 def _digest_tensors(tensors: Iterable[tuple[str, torch.Tensor]]) -> str:
@@ -170,7 +173,8 @@ class _Progress:
 
 def rank_subnets(source: Any, archs: Sequence[Any], train_set: ImageDataset, val_set: ImageDataset | None,
                  config: FinetuneConfig | None = None, *, seed: int = 0, executor: Executor | None = None,
-                 progress: bool = False, cache: str | os.PathLike | None = None) -> list[SubnetResult]:
+                 progress: bool = False, cache: str | os.PathLike | None = None,
+                 device: str | torch.device | None = None) -> list[SubnetResult]:
     """Fine-tune every architecture of ``archs`` from the supernet and record its estimators.
 
     Every subnet gets the same minibatches (``seed``) and leaves the supernet as it was, so the
@@ -190,7 +194,12 @@ def rank_subnets(source: Any, archs: Sequence[Any], train_set: ImageDataset, val
         progress: Show a progress bar (terminal) or one line per subnet on stderr.
         cache: JSONL file: each finished subnet is appended at once, and results already there
             for the same supernet weights, data, config and seed are reused (an interrupted run
-            resumes; other contexts' lines in the same file are kept and ignored).
+            resumes; other contexts' lines in the same file are kept and ignored). The device is
+            not part of the cache key: results computed on a GPU are reused on the CPU.
+        device: Where to fine-tune (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"auto"``;
+            :func:`nasrank.execution.resolve_device`). ``None``: in this process on the
+            supernet's device, in executor workers on the CPU. With an executor, ``"auto"`` is
+            the device the executor assigned to each worker.
 
     Returns:
         One :class:`~nasrank.oneshot.SubnetResult` per entry of ``archs``, in that order.
@@ -205,6 +214,9 @@ def rank_subnets(source: Any, archs: Sequence[Any], train_set: ImageDataset, val
         ...                   FinetuneConfig(budgets=(3,)))
         >>> [len(r.train_loss) for r in rs], rs[0].arch
         ([3, 3], (3, 3, 0, 1, 0, 3))
+        >>> again = rank_subnets(net, [(3, 3, 0, 1, 0, 3)], tr, va, FinetuneConfig(budgets=(3,)), device="cpu")
+        >>> bool((again[0].train_loss == rs[0].train_loss).all())
+        True
     """
     net = _supernet(source)
     config = FinetuneConfig() if config is None else config
@@ -222,6 +234,8 @@ def rank_subnets(source: Any, archs: Sequence[Any], train_set: ImageDataset, val
         _dataset(val_set, "val_set", config.batch_size if config.steps and config.val_minibatch else 1)
     if executor is not None and not isinstance(executor, Executor):
         raise ConfigError(f"`executor` must be a nasrank.execution Executor, got {type(executor).__name__}")
+    if device is not None:
+        resolve_device(device)  # an unavailable device fails before any work
 
     done: dict[Arch, SubnetResult] = {}
     path: Path | None = None
@@ -245,11 +259,13 @@ def rank_subnets(source: Any, archs: Sequence[Any], train_set: ImageDataset, val
     with _Progress(progress, len(set(wanted))) as bar:
         bar.cached(len(done))
         if executor is None:
+            local = _on_device(net, device)  # one copy for every subnet when it must move
             for a in todo:
-                record(finetune_subnet(net, a, train_set, val_set, config, seed=seed))
+                record(finetune_subnet(local, a, train_set, val_set, config, seed=seed))
         else:
             cpu = net if next(net.parameters()).device.type == "cpu" else _cpu_copy(net)
-            task = _Task(cpu, train_set.to("cpu"), None if val_set is None else val_set.to("cpu"), config, seed)
+            task = _Task(cpu, train_set.to("cpu"), None if val_set is None else val_set.to("cpu"), config, seed,
+                         None if device is None else str(device))
             fn: Callable[[Arch], dict[str, Any]] = functools.partial(_run, task)
             for _a, fut in stream(executor, fn, todo):
                 record(SubnetResult.from_dict(fut.result()))

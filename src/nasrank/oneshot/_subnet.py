@@ -53,6 +53,7 @@ are the fine-tuning minibatches. Names ignore case and ``_`` vs ``-``; ``sotl`` 
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -394,6 +395,20 @@ def _supernet(source: Any) -> Any:
     return net
 
 
+def _on_device(net: Any, device: Any) -> Any:
+    """``net`` itself when ``device`` is ``None`` or where it lives, else a copy on ``device``
+    (the caller's supernet is never moved)."""
+    if device is None:
+        return net
+    from ..execution import resolve_device
+
+    dev = resolve_device(device)
+    first = next(iter(net.parameters()), None)
+    if first is None or first.device == dev:
+        return net
+    return copy.deepcopy(net).to(dev)
+
+
 def _arch(net: Any, arch: Any) -> Arch:
     """``arch`` validated against the supernet's space (strings parsed)."""
     space = getattr(net, "space", None)
@@ -458,11 +473,12 @@ def _no_val() -> dict[str, float]:
 
 
 def finetune_subnet(supernet: Any, arch: Any, train_set: ImageDataset, val_set: ImageDataset | None,
-                    config: FinetuneConfig | None = None, *, seed: int = 0) -> SubnetResult:
+                    config: FinetuneConfig | None = None, *, seed: int = 0,
+                    device: str | torch.device | None = None) -> SubnetResult:
     """Inherited-weight metrics and B-minibatch fine-tuning of one subnet (module docstring).
 
-    The work happens on the supernet's device; the supernet's tensors (and ``.grad`` fields,
-    and its train/eval mode) are restored afterwards, bit for bit.
+    The work happens on ``device`` (default: the supernet's device); the supernet's tensors (and
+    ``.grad`` fields, and its train/eval mode) are restored afterwards, bit for bit.
 
     Args:
         supernet: A trained supernet (``space.supernet(...)``) or a
@@ -474,6 +490,9 @@ def finetune_subnet(supernet: Any, arch: Any, train_set: ImageDataset, val_set: 
             ``val_acc_mini`` unavailable).
         config: Fine-tuning settings (default :class:`FinetuneConfig`).
         seed: Seed of the minibatch order, augmentation and validation minibatches.
+        device: Where to fine-tune (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, ``"auto"``;
+            see :func:`nasrank.execution.resolve_device`). ``None``: on the supernet's device.
+            On another device a copy of the supernet is fine-tuned; the supernet is not moved.
 
     Returns:
         The subnet's :class:`SubnetResult`.
@@ -492,9 +511,12 @@ def finetune_subnet(supernet: Any, arch: Any, train_set: ImageDataset, val_set: 
         >>> r = finetune_subnet(net, (3, 1, 0, 2, 4, 3), tr, va, FinetuneConfig(budgets=(0, 5)))
         >>> len(r.train_loss), sorted(r.full_val), r.value("tse", 5) == -float(r.train_loss.sum())
         (5, [0, 5], True)
+        >>> r2 = finetune_subnet(net, (3, 1, 0, 2, 4, 3), tr, va, FinetuneConfig(budgets=(0, 5)), device="cpu")
+        >>> bool((r2.train_loss == r.train_loss).all())
+        True
     """
     t_start = time.perf_counter()
-    net = _supernet(supernet)
+    net = _on_device(_supernet(supernet), device)
     config = FinetuneConfig() if config is None else config
     if not isinstance(config, FinetuneConfig):
         raise ConfigError(f"`config` must be a FinetuneConfig, got {type(config).__name__}")

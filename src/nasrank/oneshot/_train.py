@@ -36,7 +36,8 @@ import torch
 from .._validate import check_float, check_int, output_file
 from ..data import DataSpec, ImageDataset
 from ..exceptions import ConfigError
-from ._checkpoint import CheckpointError, _dumps, _read_state, _restore, save_checkpoint
+from ..execution import device_info, resolve_device, resolve_precision
+from ._checkpoint import CheckpointError, _dumps, _read_state, _restore, _to_device, save_checkpoint
 from ._methods import SupernetMethod
 
 __all__ = ["SupernetTrainConfig", "SupernetTrainResult", "train_supernet", "SCHEDULES"]
@@ -121,6 +122,9 @@ class SupernetTrainResult:
         diverged: A step's loss was NaN or infinite; training stopped in that epoch, and the
             method was reset to its state from before that epoch (the last finite weights).
         checkpoint: The checkpoint file, if any.
+        precision: The arithmetic of the training forward passes (``"32"``, ``"bf16"``, ``"16"``).
+        device: Where this run trained: ``{"device": "cuda:0", "device_name": "..."}``
+            (:func:`nasrank.execution.device_info`; also in the checkpoint's ``train`` record).
     """
 
     method: SupernetMethod
@@ -129,6 +133,8 @@ class SupernetTrainResult:
     resumed_from: int = 0
     diverged: bool = False
     checkpoint: Path | None = None
+    precision: str = "32"
+    device: dict[str, str] = field(default_factory=dict)
 
     @property
     def epochs_done(self) -> int:
@@ -200,7 +206,10 @@ def _first_difference(stored: Mapping[str, Any], current: Mapping[str, Any],
 
 
 def _check_resume(path: Path, info: Mapping[str, Any], method: SupernetMethod,
-                  config: SupernetTrainConfig, data: Any) -> None:
+                  config: SupernetTrainConfig, data: Any, precision: str = "32") -> None:
+    """Refuse to resume a checkpoint of other settings. The device is not checked (a run moves
+    freely between devices); the precision is (it changes the numbers): a checkpoint without one
+    was trained in ``"32"``."""
     fix = "pass the same settings to resume it, or give a new checkpoint path to start afresh"
     stored = info["method"]
     key = _first_difference(stored, method.config())
@@ -218,6 +227,12 @@ def _check_resume(path: Path, info: Mapping[str, Any], method: SupernetMethod,
         raise CheckpointError(
             f"checkpoint {str(path)!r} was trained with {key}={stored_cfg.get(key)!r}, this run "
             f"has {key}={getattr(config, key, None)!r}; {fix}")
+    trained = str(train.get("precision", "32"))
+    if trained != precision:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} was trained in precision {trained}, this run has precision "
+            f"{precision}; pass precision={trained} (--precision {trained}) to resume it, or give a "
+            "new checkpoint path to start afresh")
     if _norm(train.get("data")) != _norm(data):
         raise CheckpointError(
             f"checkpoint {str(path)!r} was trained on data {train.get('data')!r}, this run uses "
@@ -227,18 +242,6 @@ def _check_resume(path: Path, info: Mapping[str, Any], method: SupernetMethod,
         raise CheckpointError(
             f"checkpoint {str(path)!r} has {done} epochs done, more than epochs={config.epochs}; "
             f"pass epochs >= {done} to resume it, or give a new checkpoint path")
-
-
-def _to_device(method: SupernetMethod, device: torch.device) -> None:
-    first = next(iter(method.supernet.parameters()), None)
-    if first is None or first.device == device:
-        return
-    if hasattr(method, "to"):
-        method.to(device)  # a method that knows its own device-bound state
-        return
-    state = method.state_dict()
-    method.supernet.to(device)
-    method.load_state_dict(state)  # re-homes optimiser state on the parameters' device
 
 
 class _Progress:
@@ -332,6 +335,7 @@ def train_supernet(
     device: str | torch.device = "cpu",
     data_key: Any = None,
     on_epoch: Callable[[dict[str, Any]], Any] | None = None,
+    precision: str = "32",
 ) -> SupernetTrainResult:
     """Train ``method``'s supernet on ``train_set`` for ``config.epochs`` epochs (in place).
 
@@ -356,17 +360,28 @@ def train_supernet(
         val_set: Validation images (required by methods that need validation minibatches; for
             the others only the per-epoch probe minibatch comes from it).
         checkpoint: File saved after every epoch. If it exists, training resumes from it: the
-            method's config, the trainer config (but ``epochs``) and the data key must match
-            (else a :class:`~nasrank.oneshot.CheckpointError` names the difference), the method's
-            state is replaced by the saved one and training continues after its last epoch.
+            method's config, the trainer config (but ``epochs``), the precision and the data key
+            must match (else a :class:`~nasrank.oneshot.CheckpointError` names the difference),
+            the method's state is replaced by the saved one and training continues after its
+            last epoch. The device may differ: a run checkpointed on a GPU resumes on the CPU
+            and vice versa.
         progress: Show progress on stderr: a rich bar (steps, ETA, loss) on a terminal, one line
             per epoch otherwise. ``False`` prints nothing.
-        device: Where to train (the dataset and the supernet are moved there).
+        device: Where to train (the dataset and the supernet are moved there): ``"cpu"``,
+            ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (the executor's device for this
+            worker, else the first GPU, else the CPU); an unavailable device is a one-line
+            :class:`~nasrank.exceptions.ConfigError`. Recorded in the result and the
+            checkpoint, never checked on resume.
         data_key: JSON-able identity of the training data (e.g. a
             :class:`~nasrank.data.DataSpec` or its ``key()``), stored in the checkpoint and
             checked on resume; default: the dataset's name, size, image shape and classes.
         on_epoch: Called after each epoch (and its checkpoint) with the epoch's history entry;
             an exception raised there stops training (the checkpoint keeps that epoch).
+        precision: ``"32"``, ``"bf16"`` (bfloat16 autocast of the forward passes) or ``"16"``
+            (float16 autocast with dynamic loss scaling; methods with one plain optimiser step
+            per training step only, e.g. spos, fairnas, multipath; the others raise a one-line
+            :class:`~nasrank.exceptions.ConfigError` suggesting ``"bf16"``). Weights, optimiser
+            state and the recorded losses stay float32 / float64. Part of the resume check.
 
     Returns:
         A :class:`SupernetTrainResult`.
@@ -381,8 +396,12 @@ def train_supernet(
         >>> res = train_supernet(m, ds, SupernetTrainConfig(epochs=2, batch_size=64))
         >>> [(h["epoch"], h["steps"], round(h["lr"], 4)) for h in res.history]
         [(0, 4, 0.025), (1, 4, 0.013)]
-        >>> m.steps, res.diverged
-        (8, False)
+        >>> m.steps, res.diverged, res.device["device"], res.precision
+        (8, False, 'cpu', '32')
+        >>> m2 = create_supernet_method("spos", "nb201", seed=0, in_channels=1,
+        ...                             supernet_config={"C": 2, "N": 1})
+        >>> train_supernet(m2, ds, SupernetTrainConfig(epochs=1), precision="bf16").precision
+        'bf16'
     """
     config = SupernetTrainConfig() if config is None else config
     if not isinstance(config, SupernetTrainConfig):
@@ -427,15 +446,18 @@ def train_supernet(
                               "examples or a smaller batch_size")
     if on_epoch is not None and not callable(on_epoch):
         raise ConfigError("`on_epoch` must be a callable taking the epoch's history entry")
-    device = torch.device(device)
+    device = resolve_device(device)
+    precision = resolve_precision(precision)
+    method.set_precision(precision)  # a method without loss scaling refuses "16" here
     data = _data_key(data_key, train_set, val_set)
     path = output_file(checkpoint, "checkpoint") if checkpoint is not None else None
 
-    result = SupernetTrainResult(method=method, config=config, checkpoint=path)
+    result = SupernetTrainResult(method=method, config=config, checkpoint=path, precision=precision,
+                                 device=device_info(device))
     _to_device(method, device)
     if path is not None and path.exists():
         info, state = _read_state(path, method.space)
-        _check_resume(path, info, method, config, data)
+        _check_resume(path, info, method, config, data, precision)
         _restore(path, method, state)
         result.history = [dict(h) for h in info["train"].get("history", [])]
         result.resumed_from = int(info["epochs_done"])
@@ -444,7 +466,8 @@ def train_supernet(
     def save() -> None:
         if path is not None:
             record = {"config": asdict(config), "epochs_done": len(result.history),
-                      "history": result.history, "diverged": result.diverged, "data": data}
+                      "history": result.history, "diverged": result.diverged, "data": data,
+                      "precision": precision, **result.device}
             save_checkpoint(path, method, record)
 
     label = f"{method.name} {method.space.name} seed {method.seed}"

@@ -274,7 +274,10 @@ class ZeroCostPTResult:
         topology_evaluations: Topology-step evaluations per proposal (DARTS space).
         seconds_proposal: Wall time of the proposal stage.
         seconds_validation: Wall time of the validation stage.
-        config: The search configuration.
+        config: The search configuration (without the device, which does not change the result
+            beyond floating-point rounding).
+        device: Where the supernet and the validation networks ran (e.g. ``"cuda:0"``).
+        device_name: That device's name (a GPU model, or the CPU's).
     """
 
     arch: Arch
@@ -286,6 +289,8 @@ class ZeroCostPTResult:
     seconds_proposal: float
     seconds_validation: float
     config: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    device_name: str = ""
 
     @property
     def seconds(self) -> float:
@@ -337,6 +342,11 @@ class ZeroCostPT:
             :func:`~nasrank.oneshot.supernet_score` and :func:`validation_score`. ``nwot`` on
             the NB201 space only (other spaces' released code would need their own rules: a
             ConfigError).
+        device: Where the supernet, the minibatches and the stand-alone validation networks
+            live: ``"cpu"`` (default), ``"auto"`` (the first GPU if any, else the CPU),
+            ``"cuda"``, ``"cuda:N"`` or ``"mps"``. Networks are built on the CPU under the seed
+            and then moved, so the device changes results only by floating-point rounding; it
+            is not part of :meth:`config`, and the result records it.
 
     Example:
         >>> zc = ZeroCostPT("nb201", order="global-op-iter", proposals=10, validation=100)
@@ -365,6 +375,7 @@ class ZeroCostPT:
         network_config: dict[str, Any] | None = None,
         train_portion: float = 0.5,
         relu_hooks: str = "relu",
+        device: Any = "cpu",
     ) -> None:
         self.space = space
         self.proxy = proxy
@@ -378,6 +389,7 @@ class ZeroCostPT:
         self.network_config = network_config
         self.train_portion = train_portion
         self.relu_hooks = relu_hooks
+        self.device = device
 
     def _space(self) -> SearchSpace:
         space = SPACES.get(self.space)()
@@ -387,8 +399,14 @@ class ZeroCostPT:
                               f"{self.space!r} has none (spaces with one: {', '.join(with_one)})")
         return space
 
+    def _device(self) -> torch.device:
+        from ..execution import resolve_device
+
+        return resolve_device(self.device)
+
     def _check(self) -> None:
         self._space()
+        self._device()  # an unknown or absent device: a one-line ConfigError
         proxy_sign(self.proxy)  # unknown proxies raise UnknownNameError
         if self.order not in ORDERS:
             raise ConfigError(f"unknown edge order {self.order!r}; valid: {', '.join(ORDERS)}")
@@ -412,7 +430,7 @@ class ZeroCostPT:
             raise ConfigError(f"`train_portion` must be in (0, 1], got {self.train_portion!r}")
 
     def config(self) -> dict[str, Any]:
-        """The constructor arguments as a dict."""
+        """The constructor arguments as a dict (all but ``device``)."""
         return {k: getattr(self, k) for k in (
             "space", "proxy", "order", "proposals", "validation", "batch_size", "mode",
             "inactive_relus", "supernet_config", "network_config", "train_portion",
@@ -420,7 +438,8 @@ class ZeroCostPT:
 
     # --- pieces, usable one at a time (resumable drivers call these) ------------------------
     def build_supernet(self, data: ImageDataset, seed: int) -> Supernet:
-        """The untrained supernet of a search with ``seed`` (weights depend on the seed only)."""
+        """The untrained supernet of a search with ``seed`` (weights depend on the seed only),
+        on the search's device."""
         cfg = dict(self.supernet_config or {})
         cfg.setdefault("num_classes", data.num_classes)
         cfg.setdefault("in_channels", data.image_shape[0])
@@ -428,14 +447,14 @@ class ZeroCostPT:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = space.supernet(**cfg)
-        return net.eval()
+        return net.to(self._device()).eval()
 
     def propose_one(self, supernet: Supernet, data: ImageDataset, seed: int, index: int
                     ) -> tuple[Arch, int, int]:
         """Proposal ``index`` of the search with ``seed`` (independent of the other proposals:
         its architecture parameters, edge order and minibatches come from ``(seed, index)``).
         The proposal's projection state is a fresh :class:`~nasrank.nn.SoftmaxAlpha`; the
-        supernet is not modified."""
+        supernet is not modified. Minibatches are made on the supernet's device."""
         self._check()
         gen = np.random.default_rng([seed, index])
         param = SoftmaxAlpha(torch.zeros(supernet.num_edges, len(supernet.ops)))
@@ -444,9 +463,12 @@ class ZeroCostPT:
         pool = min(pool, len(data))
         size = min(self.batch_size, pool)
 
+        first = next(iter(supernet.parameters()), None)
+        where = first.device if first is not None else None
+
         def next_batch() -> Batch:
             idx = np.sort(gen.choice(pool, size=size, replace=False))
-            return data.batch(torch.from_numpy(idx))
+            return data.batch(torch.from_numpy(idx), device=where)
 
         def score(w: np.ndarray, batch: Batch) -> float:
             return supernet_score(supernet, w, batch, self.proxy, self.inactive_relus, seed=seed,
@@ -455,10 +477,11 @@ class ZeroCostPT:
         return propose(supernet, score, next_batch, self.order, self.mode, gen,
                        proxy_sign(self.proxy), param)
 
-    def validation_batch(self, data: ImageDataset, v: int) -> Batch:
-        """Validation minibatch ``v``: training images ``v*B .. (v+1)*B - 1`` (cycling)."""
+    def validation_batch(self, data: ImageDataset, v: int, device: Any = None) -> Batch:
+        """Validation minibatch ``v``: training images ``v*B .. (v+1)*B - 1`` (cycling), on
+        ``device`` (default: where the data are)."""
         idx = (torch.arange(self.batch_size) + v * self.batch_size) % len(data)
-        return data.batch(idx)
+        return data.batch(idx, device=device)
 
     def build_network(self, arch: Arch, data: ImageDataset, seed: int) -> torch.nn.Module:
         """A freshly initialised stand-alone network of ``arch`` (init seeded by seed and arch):
@@ -466,7 +489,8 @@ class ZeroCostPT:
         ``network_config``.
 
         (NB201's is the supernet code path with one-hot weights and affine BatchNorm: the same
-        function and parameter set as the benchmark network ``space.build``.)
+        function and parameter set as the benchmark network ``space.build``.) Built on the CPU
+        and moved to the search's device.
         """
         space = self._space()
         key = int.from_bytes(space.to_str(arch).encode()[-6:], "little")
@@ -475,7 +499,7 @@ class ZeroCostPT:
             torch.manual_seed((seed * 1_000_003 + key) % (2**63))
             net = space.derived_network(arch, num_classes=data.num_classes,
                                         in_channels=data.image_shape[0], **cfg)
-        return net.eval()
+        return net.to(self._device()).eval()
 
     def search(
         self,
@@ -494,10 +518,14 @@ class ZeroCostPT:
         Returns:
             A :class:`ZeroCostPTResult`.
         """
+        from ..execution import device_info
+
         self._check()
         _check_int("seed", seed, 0)
         space = self._space()
+        dev = self._device()
         t0 = time.perf_counter()
+        data = data.to(dev)  # once: minibatches are then gathered and normalised on the device
         supernet = self.build_supernet(data, seed)
         archs, perts, topos = [], [], []
         for i in range(self.proposals):
@@ -516,7 +544,7 @@ class ZeroCostPT:
             for a in unique:
                 net = self.build_network(a, data, seed)
                 vals = validation_score(
-                    net, (self.validation_batch(data, v) for v in range(self.validation)),
+                    net, (self.validation_batch(data, v, dev) for v in range(self.validation)),
                     self.proxy, seed, self.relu_hooks)
                 totals[space.to_str(a)] = float(np.sum(vals))
                 done += 1
@@ -530,6 +558,6 @@ class ZeroCostPT:
         return ZeroCostPTResult(
             arch=best, arch_str=space.to_str(best), proposals=archs, validation=totals,
             perturbations=perts, topology_evaluations=topos, seconds_proposal=t1 - t0,
-            seconds_validation=t2 - t1, config=self.config(),
+            seconds_validation=t2 - t1, config=self.config(), **device_info(dev),
         )
 

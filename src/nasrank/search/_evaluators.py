@@ -23,6 +23,7 @@ import numpy as np
 
 from .._validate import check_int
 from ..exceptions import ConfigError
+from ..execution import check_device_name
 from ..records import EvalRecord, fingerprint
 
 __all__ = ["Evaluator", "TabularEvaluator", "LiveEvaluator", "ProxyEvaluator", "BenchmarkSpace", "estimator_label"]
@@ -36,6 +37,12 @@ def _estimator(spec: str | None) -> Any:
     from ..estimators import EstimatorSpec
 
     return EstimatorSpec.parse(spec)
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"`{name}` must be True or False, got {value!r}")
+    return value
 
 
 def estimator_label(spec: str | None, epochs: int | None) -> str:
@@ -334,23 +341,33 @@ class LiveEvaluator(Evaluator):
         space_config: ``space.build`` keyword arguments (default: the space's
             ``default_config("search")``).
         train: A :class:`~nasrank.training.TrainConfig` (its ``epochs`` is replaced by the
-            query's fidelity).
+            query's fidelity; its ``precision`` selects mixed precision and is part of the
+            fingerprint, since it changes the numbers).
         seed: Training seed.
+        device: Where each cell trains: ``"cpu"`` (default), ``"auto"`` (the device the executor
+            assigned to the worker, else the first GPU, else the CPU), ``"cuda"``, ``"cuda:N"``
+            or ``"mps"``. Not part of the fingerprint: a search resumed on another device reuses
+            its records; each record's ``info["device"]`` / ``info["device_name"]`` say where it
+            was trained.
+        compile: ``torch.compile`` each network (falls back to eager with a warning where no
+            backend works; not part of the fingerprint).
+        channels_last: Train in the channels-last memory layout (not part of the fingerprint).
 
     Example:
         >>> from nasrank.data import DataSpec
         >>> ev = LiveEvaluator(DataSpec("digits", train_size=200, val_size=100, test_size=100),
         ...                    "tse-ema", epochs=1, space_config={"C": 4, "N": 1})
         >>> rec = ev.evaluate((3, 3, 0, 1, 3, 4))
-        >>> rec.status, ev.score(rec) < 0, ev.cost(rec) > 0
-        ('ok', True, True)
+        >>> rec.status, ev.score(rec) < 0, ev.cost(rec) > 0, rec.info["device"]
+        ('ok', True, True, 'cpu')
     """
 
     charge_repeats = False
     remote = True
 
     def __init__(self, data: Any = None, estimator: str = "tse-ema", epochs: int = 5, space: str = "nb201",
-                 space_config: dict[str, Any] | None = None, train: Any = None, seed: int = 0) -> None:
+                 space_config: dict[str, Any] | None = None, train: Any = None, seed: int = 0,
+                 device: Any = "cpu", compile: bool = False, channels_last: bool = False) -> None:
         from ..data import DataSpec
         from ..spaces import SPACES
         from ..training import TrainConfig
@@ -373,14 +390,18 @@ class LiveEvaluator(Evaluator):
         if self.est_.field in ("val_loss", "val_acc") and not self.data.val_size:
             raise ConfigError(f"estimator {estimator!r} reads validation results: give the data a val_size > 0")
         self.seed = check_int("seed", seed, minimum=0)
+        self.device = check_device_name(device)
+        self.compile = _check_flag("compile", compile)
+        self.channels_last = _check_flag("channels_last", channels_last)
 
     @property
     def space(self) -> Any:
         return self._space
 
     def check(self) -> None:
-        """Fail fast on a configuration that cannot train any cell (missing data, a split that
-        does not fit the dataset, a network that cannot be built); see
+        """Fail fast on a configuration that cannot train any cell (a device this machine does
+        not have, missing data, a split that does not fit the dataset, a network that cannot be
+        built); see
         :func:`nasrank.benchmarks.preflight`. Evaluations themselves never raise: a cell that
         fails to train is an ``error`` record."""
         from ..benchmarks import preflight
@@ -395,7 +416,8 @@ class LiveEvaluator(Evaluator):
         ep = int(fidelity or self.epochs)
         tc = replace(self.train, epochs=ep)
         return TrainJob(self.space_name, self._space.to_str(arch), dict(self.space_config), self.data, tc,
-                        self.seed, record_minibatch=self.est_.name == "tl-mini")
+                        self.seed, record_minibatch=self.est_.name == "tl-mini", device=self.device,
+                        compile=self.compile, channels_last=self.channels_last)
 
     def config(self) -> dict[str, Any]:
         return {"kind": "live", "space": self.space_name, "space_config": self.space_config,
@@ -430,40 +452,63 @@ class LiveEvaluator(Evaluator):
 
 
 def _proxy_job(space: str, arch_str: str, proxy: str, data: Any, batch_size: int,
-               space_config: dict[str, Any], seed: int, fp: str) -> EvalRecord:
+               space_config: dict[str, Any], seed: int, fp: str, device: str = "cpu") -> EvalRecord:
+    from ..execution import device_info, is_out_of_memory, release_memory, resolve_device
     from ..spaces import SPACES
     from ._scorers import ProxyScorer
 
     sp = SPACES.get(space)()
     arch = sp.from_str(arch_str)
-    sc = ProxyScorer(sp, proxy, data, batch_size, space_config, seed)
+    key = str(sp.canonical_key(arch))
+    info: dict[str, Any] = {}
+    dev: Any = None
     t0 = time.perf_counter()
     try:
+        dev = resolve_device(device)  # "auto": the device the executor assigned to this worker
+        info.update(device_info(dev))
+        sc = ProxyScorer(sp, proxy, data, batch_size, space_config, seed, device=str(dev))
         v = float(sc([arch])[0])
     except Exception as exc:  # noqa: BLE001  (a failed evaluation is a recorded outcome)
-        return EvalRecord(space, arch_str, str(sp.canonical_key(arch)), fp, "error", {}, cost=time.perf_counter() - t0,
-                          error=" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
-    return EvalRecord(space, arch_str, str(sp.canonical_key(arch)), fp, "ok" if math.isfinite(v) else "diverged",
-                      {"score": v}, cost=sc.cost_)
+        msg = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if is_out_of_memory(exc):
+            msg = f"out of memory on {dev}: {msg}"
+            info["oom"] = True
+            release_memory(dev)
+        return EvalRecord(space, arch_str, key, fp, "error", {}, cost=time.perf_counter() - t0,
+                          error=msg[:500], info=info)
+    return EvalRecord(space, arch_str, key, fp, "ok" if math.isfinite(v) else "diverged",
+                      {"score": v}, cost=sc.cost_, info=info)
 
 
 class ProxyEvaluator(Evaluator):
     """Scores each cell with a zero-cost proxy at initialisation (no training).
+
+    Args:
+        proxy: Proxy name (:func:`nasrank.list_proxies`).
+        data: A :class:`~nasrank.data.DataSpec` (default: digits).
+        batch_size: Minibatch size of the proxy.
+        space: Search space name.
+        space_config: ``space.build`` keyword arguments (default: the space's
+            ``default_config("search")``).
+        seed: Seed of the minibatch and the initial weights.
+        device: Where the proxy is computed (``"cpu"``, ``"auto"``, ``"cuda"``, ``"cuda:N"``,
+            ``"mps"``; ``"auto"`` uses the device the executor assigned to the worker). Not part
+            of the fingerprint; each record's ``info["device"]`` says where it was computed.
 
     Example:
         >>> from nasrank.data import DataSpec
         >>> ev = ProxyEvaluator("synflow", DataSpec("digits", test_size=0), batch_size=16,
         ...                     space_config={"C": 4, "N": 1})
         >>> rec = ev.evaluate((3, 3, 0, 1, 3, 4))
-        >>> rec.status
-        'ok'
+        >>> rec.status, rec.info["device"]
+        ('ok', 'cpu')
     """
 
     charge_repeats = False
     remote = True
 
     def __init__(self, proxy: str = "gradsign", data: Any = None, batch_size: int = 128, space: str = "nb201",
-                 space_config: dict[str, Any] | None = None, seed: int = 0) -> None:
+                 space_config: dict[str, Any] | None = None, seed: int = 0, device: Any = "cpu") -> None:
         from ..data import DataSpec
         from ..estimators import PROXIES
         from ..spaces import SPACES
@@ -477,10 +522,17 @@ class ProxyEvaluator(Evaluator):
         self.space_config = dict(space_config if space_config is not None
                                  else self._space.default_config("search"))
         self.seed = check_int("seed", seed, minimum=0)
+        self.device = check_device_name(device)
 
     @property
     def space(self) -> Any:
         return self._space
+
+    def check(self) -> None:
+        """Fail fast when :attr:`device` does not exist on this machine."""
+        from ..execution import resolve_device
+
+        resolve_device(self.device)
 
     def config(self) -> dict[str, Any]:
         return {"kind": "proxy", "proxy": self.proxy, "data": self.data.key(), "batch_size": self.batch_size,
@@ -494,7 +546,7 @@ class ProxyEvaluator(Evaluator):
 
     def call(self, arch: Arch, fidelity: int | None) -> tuple[Callable[..., EvalRecord], tuple[Any, ...]]:
         return _proxy_job, (self.space_name, self._space.to_str(arch), self.proxy, self.data, self.batch_size,
-                            self.space_config, self.seed, self.fingerprint(fidelity))
+                            self.space_config, self.seed, self.fingerprint(fidelity), self.device)
 
     def evaluate(self, arch: Arch, fidelity: int | None = None) -> EvalRecord:
         fn, args = self.call(arch, fidelity)

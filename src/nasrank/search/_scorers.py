@@ -123,18 +123,29 @@ class ProxyScorer(Scorer):
         space_config: ``space.build`` keyword arguments (default: the space's
             ``default_config("search")``).
         seed: Seed of the minibatch and the initial weights.
+        device: Where the networks are scored: ``"cpu"`` (default), ``"auto"`` (the device an
+            executor assigned to this process, else the first GPU, else the CPU), ``"cuda"``,
+            ``"cuda:N"`` or ``"mps"``. Checked here, resolved when scoring. It is not part of
+            :meth:`config` (nor of :meth:`protocol`): networks are built on the CPU under the
+            seed and moved, so every device scores the same weights; ``device_`` records
+            where the last scores were computed.
+
+    Attributes:
+        device_: ``{"device": ..., "device_name": ...}`` of the last scoring call (``None``
+            before the first).
 
     Example:
         >>> s = ProxyScorer("nb201", "synflow", batch_size=16, space_config={"C": 4, "N": 1})
         >>> v = s([(3, 3, 0, 1, 3, 4)])
-        >>> v.shape, s.cost_ > 0
-        ((1,), True)
+        >>> v.shape, s.cost_ > 0, s.device_["device"]
+        ((1,), True, 'cpu')
     """
 
     def __init__(self, space: Any = "nb201", proxy: str = "gradsign", data: Any = None,
                  batch_size: int | None = None, space_config: dict[str, Any] | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, device: Any = "cpu") -> None:
         from ..estimators.zero_cost import proxy_info
+        from ..execution import resolve_device
 
         proxy = proxy_info(proxy)["name"]  # unknown names raise UnknownNameError
         if isinstance(space, str):
@@ -154,6 +165,9 @@ class ProxyScorer(Scorer):
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.space_config = dict(space_config if space_config is not None else space.default_config("search"))
         self.seed = check_int("seed", seed, minimum=0)
+        resolve_device(device)  # an unknown or absent device fails at construction
+        self.device = device
+        self.device_: dict[str, str] | None = None
         self.cost_ = 0.0
         self._cache: dict[Any, float] = {}
         self._batch: Any = None
@@ -175,14 +189,19 @@ class ProxyScorer(Scorer):
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
         from ..benchmarks import score_protocol_cells
+        from ..execution import device_info, resolve_device
 
+        dev = resolve_device(self.device)  # here, not at construction: a worker's assignment counts
+        self.device_ = device_info(dev)
+        x, y, num_classes, in_ch = self._minibatch()
+        batch = (x.to(dev), y.to(dev), num_classes, in_ch)  # moved once per call, not once per cell
         out = np.empty(len(archs))
         t0 = time.perf_counter()
         for i, a in enumerate(archs):
             k = self.space.canonical_key(a)
             if k not in self._cache:  # the class's representative: one value per class, in any order
                 rep = self.space.canonical(a)
-                rec = score_protocol_cells(self.protocol(), [rep], space=self.space, batch=self._minibatch())[0]
+                rec = score_protocol_cells(self.protocol(), [rep], space=self.space, batch=batch, device=dev)[0]
                 v = rec["scores"][self.proxy]
                 self._cache[k] = float("nan") if v is None else self.sign * float(v)
             out[i] = self._cache[k]

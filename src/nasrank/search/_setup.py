@@ -121,6 +121,23 @@ class SearchConfig:
         workers: Parallel evaluations (asynchronous search when > 1).
         threads: Torch threads per evaluation.
         ray_address: Ray cluster address (default: start a local one).
+        device: Where evaluations compute: ``"cpu"`` (default), ``"auto"`` (the first GPU if
+            any, else the CPU; with ``executor="processes"`` the workers are spread round-robin
+            over every visible GPU), ``"cuda"``, ``"cuda:N"`` or ``"mps"``. Used by live
+            training, the proxies of ``g-*`` strategies and supernet fine-tuning. Not part of any
+            fingerprint: a search resumed on another device reuses its records, which say in
+            ``info["device"]`` where they were computed.
+        precision: Live: ``"32"``, ``"bf16"`` or ``"16"`` (mixed-precision autocast; ``16`` adds
+            loss scaling). Part of the training fingerprint (it changes the numbers). A
+            ``supernet`` search fine-tunes in float32 and refuses any other precision.
+        compile: Live: ``torch.compile`` the networks (falls back to eager with a warning where
+            no backend works).
+        channels_last: Live: train in the channels-last memory layout.
+        workers_per_device: With ``executor="processes"`` and a GPU device: this many workers
+            per GPU (``workers`` is then this times the number of GPUs used); ``None``: just
+            ``workers``, spread round-robin.
+        gpus_per_task: With ``executor="ray"``: GPUs each evaluation requests (a fraction, e.g.
+            ``0.25``, shares one GPU among four tasks); ``0``: CPU tasks.
 
     Example:
         >>> cfg = SearchConfig(benchmark="nb201-mini", strategy="random", budget="5q")
@@ -156,6 +173,12 @@ class SearchConfig:
     workers: int = 1
     threads: int = 1
     ray_address: str | None = None
+    device: str = "cpu"
+    precision: str = "32"
+    compile: bool = False
+    channels_last: bool = False
+    workers_per_device: int | None = None
+    gpus_per_task: float = 0.0
 
     @property
     def estimator_spec(self) -> str | None:
@@ -191,10 +214,14 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
     if config.supernet is not None:
         if config.benchmark is not None:
             raise ConfigError("give either --supernet (search a trained supernet's subnets) or --benchmark, not both")
+        from ..execution import resolve_precision
         from ._supernet_eval import SupernetEvaluator
 
+        if resolve_precision(config.precision) != "32":
+            raise ConfigError("--precision applies to live training; a --supernet search fine-tunes its subnets "
+                              "in float32: drop --precision")
         sev = SupernetEvaluator(config.supernet, est or "tse", B=config.B, data_dir=config.data_dir,
-                                seed=config.train_seed)
+                                seed=config.train_seed, device=config.device)
         sev.check()
         return sev
     if config.benchmark is not None:
@@ -216,8 +243,10 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
                     val_size=config.val_size, test_size=config.test_size, seed=0)
     space = SPACES.get(config.space)()
     ev = LiveEvaluator(data, est, epochs=config.epochs, space=config.space, space_config=config.build_config(space),
-                       train=TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr),
-                       seed=config.train_seed)
+                       train=TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                                         precision=config.precision),
+                       seed=config.train_seed, device=config.device, compile=config.compile,
+                       channels_last=config.channels_last)
     ev.check()
     return ev
 
@@ -226,7 +255,7 @@ def build_scorer(config: SearchConfig, evaluator: Evaluator) -> Scorer:
     """The scorer of a proxy-assisted search, from ``config.proxy``:
 
     * a proxy name (e.g. ``gradsign``): computed on the fly on the evaluator's data (digits for a
-      benchmark) and networks (:class:`ProxyScorer`);
+      benchmark) and networks (:class:`ProxyScorer`), on ``config.device``;
     * ``<proxy>-table`` (e.g. ``gradsign-table``): looked up in the proxy table shipped for the
       space (:func:`~nasrank.benchmarks.list_proxy_tables`), ``<dir>:<proxy>``: in the table at
       ``<dir>`` (:func:`~nasrank.benchmarks.build_proxy_table`); the seconds the table recorded
@@ -269,7 +298,7 @@ def build_scorer(config: SearchConfig, evaluator: Evaluator) -> Scorer:
     build = getattr(evaluator, "space_config", None)
     if build is None:
         build = config.build_config(space)
-    return ProxyScorer(space_name, proxy, data, 128, build)
+    return ProxyScorer(space_name, proxy, data, 128, build, device=config.device)
 
 
 def proxy_table_scorer(spec: str, space_name: str = "nb201") -> TableScorer:
@@ -381,14 +410,16 @@ class SearchSetup:
 
 
 def _executor(config: SearchConfig, live: bool) -> Any:
-    from ..execution import create_executor
+    from ..execution import create_executor, placement
 
     workers = check_int("workers", config.workers, minimum=1)
     threads = check_int("threads", config.threads, minimum=1)
+    kw = placement(config.executor, config.device, config.workers_per_device, config.gpus_per_task)
     if config.executor != "serial" or workers != 1:
         if config.executor == "serial":
             raise ConfigError("--executor serial runs one evaluation at a time: use --workers 1 or --executor processes")
-        kw = {"address": config.ray_address} if config.executor == "ray" else {}
+        if config.executor == "ray":
+            kw["address"] = config.ray_address
         return create_executor(config.executor, workers=workers, threads=threads, **kw)
     return create_executor("serial", threads=threads) if live else None
 
@@ -396,9 +427,10 @@ def _executor(config: SearchConfig, live: bool) -> Any:
 def assemble(config: SearchConfig) -> SearchSetup:
     """Validate ``config`` and build everything its search needs; nothing is evaluated yet.
 
-    Checks run cheapest first: budget, learning rate, store path, seeds and strategy name; then
-    the evaluator (a live one is preflight-checked), the strategy parameters (each seed's
-    strategy is constructed, so unknown or invalid parameters fail here) and last the executor.
+    Checks run cheapest first: budget, learning rate, device (it must exist here: ``"cuda"``
+    without CUDA fails at once), precision, store path, seeds and strategy name; then the
+    evaluator (a live one is preflight-checked), the strategy parameters (each seed's strategy is
+    constructed, so unknown or invalid parameters fail here) and last the executor.
 
     Raises:
         NasrankError: A one-line, actionable error for any bad setting.
@@ -413,6 +445,13 @@ def assemble(config: SearchConfig) -> SearchSetup:
     started = time.monotonic()
     budget = parse_budget(config.budget)
     check_float("--lr", config.lr, minimum=0.0, exclusive_min=True)
+    from ..execution import check_device_name, resolve_device, resolve_precision
+
+    resolve_device(check_device_name(config.device))
+    config = replace(config, device=check_device_name(config.device), precision=resolve_precision(config.precision))
+    for name in ("compile", "channels_last"):
+        if not isinstance(getattr(config, name), bool):
+            raise ConfigError(f"`{name}` must be True or False, got {getattr(config, name)!r}")
     if config.store is not None:
         output_file(config.store, "results store")  # the store itself checks that an existing file is ours
     seeds = parse_seeds(config.seeds)

@@ -28,7 +28,7 @@ __all__ = ["SupernetEvaluator", "checkpoint_data"]
 
 Arch = tuple[int, ...]
 
-_LOADED: dict[tuple[str, str], Any] = {}
+_LOADED: dict[tuple[str, str, str], Any] = {}
 
 
 def _digest(path: Path) -> str:
@@ -39,14 +39,14 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _supernet(path: str, digest: str) -> Any:
-    """The checkpoint's supernet, loaded once per process."""
-    key = (path, digest)
+def _supernet(path: str, digest: str, device: Any = "cpu") -> Any:
+    """The checkpoint's supernet on ``device`` (a :class:`torch.device`), loaded once per process."""
+    key = (path, digest, str(device))
     if key not in _LOADED:
         from ..oneshot import load_checkpoint
 
         _LOADED.clear()
-        _LOADED[key] = load_checkpoint(path).method.supernet
+        _LOADED[key] = load_checkpoint(path, device=device).method.supernet
     return _LOADED[key]
 
 
@@ -72,11 +72,14 @@ def checkpoint_data(train: dict | None, data_dir: str | None, where: Any) -> Any
 
 
 def _supernet_job(path: str, digest: str, arch_str: str, data: Any, finetune: Any, estimators: tuple[str, ...],
-                  seed: int, fp: str) -> EvalRecord:
+                  seed: int, fp: str, device: str = "cpu") -> EvalRecord:
+    from ..execution import device_info, is_out_of_memory, release_memory, resolve_device
     from ..oneshot import finetune_subnet
 
     t0 = time.perf_counter()
-    supernet = _supernet(path, digest)
+    dev = resolve_device(device)  # in the worker: "auto" is the device the executor assigned to it
+    where = device_info(dev)
+    supernet = _supernet(path, digest, dev)
     space = supernet.space
     arch = space.from_str(arch_str)
     key = arch_str  # isomorphic cells hold different supernet weights: the exact architecture is the key
@@ -84,8 +87,14 @@ def _supernet_job(path: str, digest: str, arch_str: str, data: Any, finetune: An
         train, val, _ = data.load()
         res = finetune_subnet(supernet, arch, train, val, finetune, seed=seed)
     except Exception as exc:  # noqa: BLE001  (a failed evaluation is a recorded outcome)
+        info: dict[str, Any] = dict(where)
+        error = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if is_out_of_memory(exc):
+            release_memory(dev)
+            info["oom"] = True
+            error = " ".join(f"out of memory on {where['device']}: {exc}".split())
         return EvalRecord(space.name, arch_str, key, fp, "error", {}, cost=time.perf_counter() - t0,
-                          error=" ".join(f"{type(exc).__name__}: {exc}".split())[:500])
+                          error=error[:500], info=info)
     B = max(finetune.budgets)
     metrics: dict[str, Any] = {}
     for name in estimators:
@@ -95,7 +104,8 @@ def _supernet_job(path: str, digest: str, arch_str: str, data: Any, finetune: An
     metrics["val_acc_inherited"] = inherited if math.isfinite(inherited) else None
     status = "diverged" if res.diverged else "ok"
     wall = time.perf_counter() - t0
-    return EvalRecord(space.name, arch_str, key, fp, status, metrics, cost=wall, info={"wall": wall, "B": B})
+    return EvalRecord(space.name, arch_str, key, fp, status, metrics, cost=wall,
+                      info={"wall": wall, "B": B, **where})
 
 
 class SupernetEvaluator(Evaluator):
@@ -115,6 +125,11 @@ class SupernetEvaluator(Evaluator):
         lr: Fine-tuning learning rate (constant).
         batch_size: Fine-tuning minibatch size.
         seed: Seed of the fine-tuning minibatch order (the same for every subnet).
+        device: Where the subnets are fine-tuned: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or
+            ``"auto"`` (in executor workers: the device the executor assigned to the worker, else
+            the first GPU, else the CPU). Recorded in every record's ``info`` (``device``,
+            ``device_name``); not part of the fingerprint, so a search resumed on another device
+            reuses its records.
 
     Example:
         >>> ev = SupernetEvaluator("supernet.safetensors", "tse", B=100)  # doctest: +SKIP
@@ -128,8 +143,10 @@ class SupernetEvaluator(Evaluator):
     max_fidelity = None
 
     def __init__(self, checkpoint: str | os.PathLike, estimator: str = "tse", B: int = 100, data: Any = None,
-                 data_dir: str | None = None, lr: float = 0.001, batch_size: int = 64, seed: int = 0) -> None:
+                 data_dir: str | None = None, lr: float = 0.001, batch_size: int = 64, seed: int = 0,
+                 device: str = "cpu") -> None:
         from ..data import DataSpec
+        from ..execution import resolve_device
         from ..oneshot import (
             FinetuneConfig,
             load_checkpoint,
@@ -137,6 +154,8 @@ class SupernetEvaluator(Evaluator):
             read_checkpoint_info,
         )
 
+        resolve_device(device)  # `cuda` on a machine without one: one line, before anything is read
+        self.device = str(device)
         self.path = Path(checkpoint)
         info = read_checkpoint_info(self.path)  # a missing / foreign / corrupted file fails here
         self.info = info
@@ -197,7 +216,7 @@ class SupernetEvaluator(Evaluator):
         if not self.data.val_size:
             ests = tuple(e for e in ests if e not in ("val_acc", "val_loss", "sovl", "val_acc_mini"))
         return _supernet_job, (str(self.path), self.digest, self._space.to_str(arch), self.data, self.finetune,
-                               ests, self.seed, self.fingerprint())
+                               ests, self.seed, self.fingerprint(), self.device)
 
     def evaluate(self, arch: Arch, fidelity: int | None = None) -> EvalRecord:
         fn, args = self.call(arch, fidelity)

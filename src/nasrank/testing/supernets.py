@@ -262,6 +262,34 @@ def check_epoch_info(make: Callable[[int], Any]) -> None:
         assert m.space.validate(a) == tuple(a), f"epoch_info() reported {info['arch']!r}"
 
 
+def check_mixed_precision(make: Callable[[int], Any]) -> None:
+    """A step in ``bf16`` (every method) and, where the method
+    :meth:`~nasrank.oneshot.SupernetMethod.supports_precision` it, in ``"16"`` returns a finite
+    float loss and keeps the weights float32 and finite; ``"16"`` is otherwise refused with a
+    one-line :class:`~nasrank.exceptions.ConfigError`."""
+    from ..exceptions import ConfigError
+
+    for precision in ("bf16", "16"):
+        m = make(0)
+        if not m.supports_precision(precision):
+            try:
+                m.set_precision(precision)
+            except ConfigError as e:
+                assert "\n" not in str(e) and "bf16" in str(e), f"unhelpful precision error: {e}"
+                continue
+            raise AssertionError(f"set_precision({precision!r}) accepted a precision the method does not support")
+        m.set_precision(precision)
+        assert m.precision == precision, "set_precision() did not set `precision`"
+        out = _step(m, _batches(m, 1)[0])
+        loss = out["loss"]
+        assert isinstance(loss, float) and loss == loss and abs(loss) < float("inf"), \
+            f"step() in precision {precision} returned the loss {loss!r}"
+        for k, v in _weights(m).items():
+            if v.is_floating_point():
+                assert v.dtype == torch.float32, f"precision {precision} left {k} in {v.dtype}"
+                assert bool(torch.isfinite(v).all()), f"precision {precision} made {k} non-finite"
+
+
 SUPERNET_METHOD_CHECKS: dict[str, Callable[[Callable[[int], Any]], None]] = {
     "step_changes_weights": check_step_changes_weights,
     "step_changes_only_used_paths": check_step_changes_only_used_paths,
@@ -271,6 +299,7 @@ SUPERNET_METHOD_CHECKS: dict[str, Callable[[Callable[[int], Any]], None]] = {
     "state_roundtrip": check_state_roundtrip,
     "derive": check_derive,
     "epoch_info": check_epoch_info,
+    "mixed_precision": check_mixed_precision,
 }
 
 

@@ -42,6 +42,9 @@ __all__ = [
     "weight_layers",
     "relu_points",
     "gaussian_init",
+    "randn_on",
+    "normal_",
+    "host_sum",
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -168,20 +171,76 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
+def randn_on(shape: Sequence[int], gen: torch.Generator, device: torch.device | str | None = None,
+             dtype: torch.dtype | None = None) -> torch.Tensor:
+    """N(0, 1) draws of ``shape`` from ``gen``, placed on ``device``.
+
+    A CPU generator (:meth:`ProxyContext.generator`) draws on the CPU and the values are moved,
+    so a proxy's random inputs are the same numbers on every device; a generator of another
+    device draws there.
+
+    Example:
+        >>> a = randn_on((2,), torch.Generator().manual_seed(0))
+        >>> torch.equal(a, torch.randn(2, generator=torch.Generator().manual_seed(0)))
+        True
+    """
+    if gen.device.type != "cpu":
+        return torch.randn(tuple(shape), generator=gen, device=gen.device, dtype=dtype).to(device or gen.device)
+    x = torch.randn(tuple(shape), generator=gen, dtype=dtype)
+    return x if device is None else x.to(device)
+
+
+def normal_(t: torch.Tensor, gen: torch.Generator, mean: float = 0.0, std: float = 1.0) -> torch.Tensor:
+    """Fill ``t`` in place with N(mean, std^2) draws from ``gen``, wherever ``t`` lives.
+
+    On ``gen``'s device this is ``t.normal_(mean, std, generator=gen)``; elsewhere the same
+    draws are made on ``gen``'s device (in ``t``'s layout) and copied, so a CPU generator gives
+    the same weights on every device.
+
+    Example:
+        >>> w = torch.empty(3)
+        >>> torch.equal(normal_(w, torch.Generator().manual_seed(1)),
+        ...             torch.empty(3).normal_(generator=torch.Generator().manual_seed(1)))
+        True
+    """
+    with torch.no_grad():
+        if t.device == gen.device or (t.device.type == gen.device.type == "cpu"):
+            return t.normal_(mean, std, generator=gen)
+        return t.copy_(torch.empty_like(t, device=gen.device).normal_(mean, std, generator=gen))
+
+
+def host_sum(values: Iterable[torch.Tensor]) -> float:
+    """``sum(float(v) for v in values)`` with one device-to-host transfer instead of one per value.
+
+    The scalars are stacked on their device and read back together, then added in order in
+    Python (the same float result as adding them one ``.item()`` at a time); 0.0 for none.
+
+    Example:
+        >>> host_sum([torch.tensor(0.5), torch.tensor(2.0, dtype=torch.float64)])
+        2.5
+    """
+    vals = [v.reshape(()) for v in values]
+    if not vals:
+        return 0.0
+    dtype = torch.float64 if any(v.dtype == torch.float64 for v in vals) else vals[0].dtype
+    return float(sum(torch.stack([v.to(dtype) for v in vals]).tolist()))
+
+
 def gaussian_init(model: nn.Module, gen: torch.Generator) -> None:
     """Re-initialise ``model`` in place as Zen-NAS and SWAP score networks: N(0, 1) Conv2d/Linear
-    weights drawn from ``gen``, zero biases, unit / zero BatchNorm and GroupNorm affine parameters.
+    weights drawn from ``gen`` (a CPU generator gives the same weights on every device, see
+    :func:`normal_`), zero biases, unit / zero BatchNorm and GroupNorm affine parameters.
 
     Example:
         >>> net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
         >>> gaussian_init(net, torch.Generator().manual_seed(0))
-        >>> float(net[0].bias.abs().sum()), float(net[1].weight.sum())
+        >>> float(net[0].bias.detach().abs().sum()), float(net[1].weight.detach().sum())
         (0.0, 2.0)
     """
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.normal_(m.weight, generator=gen)
+                normal_(m.weight, gen)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
@@ -273,8 +332,13 @@ class ProxyContext:
         self._shared: SharedPass | None = None
 
     def generator(self, offset: int = 0) -> torch.Generator:
-        """A fresh ``torch.Generator`` on :attr:`device` seeded with ``seed + offset``."""
-        g = torch.Generator(device=self.device)
+        """A fresh CPU ``torch.Generator`` seeded with ``seed + offset``.
+
+        It lives on the CPU whatever :attr:`device` is: proxies draw with :func:`randn_on` /
+        :func:`normal_`, which move the draws to the device, so a seed gives the same random
+        inputs and weights on a CPU and on a GPU (a CUDA generator would give other numbers).
+        """
+        g = torch.Generator()
         g.manual_seed(int(self.seed) + offset)
         return g
 

@@ -64,7 +64,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, randn_on
 
 __all__ = [
     "AzNasExpressivity",
@@ -149,7 +149,7 @@ def _reinit(net: nn.Module, gen: torch.Generator) -> None:
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
                 std = math.sqrt(2.0) / math.sqrt(fan_in) if fan_in else 0.0
-                m.weight.copy_(torch.randn(m.weight.shape, generator=gen, device=m.weight.device) * std)
+                m.weight.copy_(randn_on(m.weight.shape, gen, m.weight.device) * std)
                 if m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.affine:
@@ -188,6 +188,14 @@ def _extract(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return feats
 
 
+def _rademacher(like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """+-1 entries of ``like``'s shape, dtype and device, drawn on ``gen``'s device (a CPU
+    generator gives the same signs on every device)."""
+    dev = gen.device if gen.device.type != "cpu" else None
+    r = torch.randint(0, 2, like.shape, generator=gen, device=dev)
+    return r.to(like.device).to(like.dtype) * 2 - 1
+
+
 def _compute(net: nn.Module, x: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
     nan = float("nan")
     feats = _extract(net, x)
@@ -204,7 +212,7 @@ def _compute(net: nn.Module, x: torch.Tensor, gen: torch.Generator) -> dict[str,
         if not (f_out.requires_grad and f_in.requires_grad):
             scores.append(nan)
             continue
-        g_out = torch.randint(0, 2, f_out.shape, generator=gen, device=f_out.device).to(f_out.dtype) * 2 - 1
+        g_out = _rademacher(f_out, gen)
         (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True)
         scores.append(nan if g_in is None else trainability_score(g_in, g_out))
     trainability = nan if any(math.isnan(s) for s in scores) else math.fsum(scores) / len(scores)
@@ -218,7 +226,7 @@ def _components(ctx: ProxyContext, init: str | None) -> dict[str, float]:
         gen = ctx.generator(offset=4099)
         if init is not None:
             _reinit(net, gen)
-        x = torch.randn(ctx.inputs.shape, generator=gen, device=ctx.device, dtype=ctx.inputs.dtype)
+        x = randn_on(ctx.inputs.shape, gen, ctx.device, ctx.inputs.dtype)
         per_ctx[init] = _compute(net, x, gen)
     return per_ctx[init]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import torch
+
 from .._registries import PROXIES
 from ._core import Proxy, ProxyContext
 
@@ -35,9 +37,9 @@ class Fisher(Proxy):
     def compute(self, ctx: ProxyContext) -> float:
         sp = ctx.shared()
         assert sp.act_grad_products is not None
+        sums = [(0.5 * prod.double().pow(2).mean(0)).sum() for prod in sp.act_grad_products]
+        values = torch.stack(sums).tolist() if sums else []  # one device-to-host transfer
         total = 0.0
-        for m, prod in zip(sp.layers, sp.act_grad_products, strict=True):
-            per_channel = 0.5 * prod.double().pow(2).mean(0)
-            fan = m.weight[0].numel()
-            total += float(per_channel.sum().item()) * fan
+        for m, v in zip(sp.layers, values, strict=True):
+            total += v * m.weight[0].numel()
         return total

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, host_sum
 
 __all__ = ["GradNorm"]
 
@@ -36,4 +36,4 @@ class GradNorm(Proxy):
     def compute(self, ctx: ProxyContext) -> float:
         grads = ctx.shared().grads
         assert grads is not None
-        return float(sum(g.double().norm().item() for g in grads))
+        return host_sum(g.double().norm() for g in grads)

@@ -12,7 +12,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext, weight_layers
+from ._core import Proxy, ProxyContext, host_sum, weight_layers
 
 __all__ = ["GradSign", "gradsign_loop", "gradsign_vectorized", "sign_counts_loop", "sign_counts_vectorized"]
 
@@ -148,8 +148,18 @@ def _per_sample_batchnorm(model: nn.Module, modules: list[nn.Module] | None = No
                 children[name] = _SampleNorm(child, ws)  # replacing a registered child in place
 
 
-#: samples per block in the convolution kernels below: a block's buffers stay in cache
+#: samples per block in the convolution kernels below on the CPU: a block's buffers stay in cache
 _CHUNK = 16
+#: on other devices a block is as large as fits in this many bytes of work buffers (fewer, larger
+#: batched products keep a GPU busy; the sign counts are the same for any block size)
+_DEVICE_BLOCK_BYTES = 256 * 2**20
+
+
+def _block(x: torch.Tensor, n_all: int, bytes_per_sample: int) -> int:
+    """Samples per block: :data:`_CHUNK` on the CPU, else as many as fit :data:`_DEVICE_BLOCK_BYTES`."""
+    if x.device.type == "cpu":
+        return min(_CHUNK, n_all)
+    return max(1, min(n_all, _DEVICE_BLOCK_BYTES // max(1, bytes_per_sample)))
 
 
 class _SignCounter:
@@ -194,7 +204,7 @@ class _SignCounter:
         dh, dw = m.dilation
         hp, wp = h + 2 * ph, w + 2 * pw
         length = (ho - 1) * wp + wo
-        chunk = min(_CHUNK, n_all)
+        chunk = _block(x, n_all, x.element_size() * (hp * wp * cin + ho * wp * cout + kh * kw * cout * cin))
         key = ("shift", chunk, cin, cout, h, w, kh, kw, ph, pw, dh, dw, x.dtype, x.device)
         entry = self._cache.get(key)
         if entry is None:
@@ -237,7 +247,7 @@ class _SignCounter:
         sh, sw = m.stride
         dh, dw = m.dilation
         ph, pw = m.padding
-        chunk = min(_CHUNK, n_all)
+        chunk = _block(x, n_all, x.element_size() * (ho * wo * kh * kw * cin + cout * kh * kw * cin))
         key = ("im2col", chunk, cin, cout, ho, wo, kh, kw, x.dtype, x.device)
         entry = self._cache.get(key)
         if entry is None:
@@ -420,11 +430,12 @@ def sign_counts_loop(
 
 
 def _reduce(counts: list[torch.Tensor], reduction: str) -> float:
-    # |counts| are integers <= N: their float64 sum is exact in any order
-    total = sum(float(torch.nansum(c.abs(), dtype=torch.float64).item()) for c in counts)
+    # |counts| are integers <= N: their float64 sum is exact in any order (one device-to-host
+    # transfer for all layers, not one per layer)
+    total = host_sum(torch.nansum(c.abs(), dtype=torch.float64) for c in counts)
     if reduction == "sum":
         return total
-    valid = sum(int((~torch.isnan(c)).sum().item()) for c in counts)
+    valid = int(host_sum((~torch.isnan(c)).sum(dtype=torch.float64) for c in counts))
     return total / valid if valid else float("nan")
 
 

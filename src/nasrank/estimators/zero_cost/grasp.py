@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, host_sum
 
 __all__ = ["Grasp"]
 
@@ -40,4 +40,4 @@ class Grasp(Proxy):
         sp = ctx.shared()
         assert sp.hvp is not None
         with torch.no_grad():
-            return float(sum((-w.double() * h.double()).sum().item() for w, h in zip(sp.weights, sp.hvp, strict=True)))
+            return host_sum((-w.double() * h.double()).sum() for w, h in zip(sp.weights, sp.hvp, strict=True))

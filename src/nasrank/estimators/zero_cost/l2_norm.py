@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext, weight_layers
+from ._core import Proxy, ProxyContext, host_sum, weight_layers
 
 __all__ = ["L2Norm"]
 
@@ -34,4 +34,4 @@ class L2Norm(Proxy):
 
     def compute(self, ctx: ProxyContext) -> float:
         with torch.no_grad():
-            return float(sum(m.weight.double().norm().item() for m in weight_layers(ctx.model)))
+            return host_sum(m.weight.double().norm() for m in weight_layers(ctx.model))

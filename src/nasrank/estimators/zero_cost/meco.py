@@ -8,7 +8,7 @@ import torch
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, randn_on
 
 __all__ = ["MeCo", "min_channel_correlation_eigenvalue"]
 
@@ -105,8 +105,7 @@ class MeCo(Proxy):
         if self.input == "data":
             x = ctx.inputs[:1].detach()
         else:
-            x = torch.randn((1, *ctx.inputs.shape[1:]), generator=gen, device=ctx.device,
-                            dtype=ctx.inputs.dtype)
+            x = randn_on((1, *ctx.inputs.shape[1:]), gen, ctx.device, ctx.inputs.dtype)
         outs: list[torch.Tensor] = []
 
         def hook(_m: torch.nn.Module, _inp: Any, out: Any) -> None:

@@ -16,6 +16,7 @@ its multiplicity before building the kernel (:func:`naswot_kernel`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -106,10 +107,10 @@ def _logdet(groups: _Groups, extra_units: float, require_finite: bool) -> float:
     groups.clear()
     if extra_units:
         K += float(extra_units)
-    sign, logdet = torch.linalg.slogdet(K)
-    if sign.item() == 0 or (require_finite and not torch.isfinite(logdet)):
+    sign, logdet = torch.stack(torch.linalg.slogdet(K)).tolist()  # one device-to-host transfer
+    if sign == 0 or (require_finite and not math.isfinite(logdet)):
         return float("nan")
-    return float(logdet.item())
+    return float(logdet)
 
 
 def naswot_score(

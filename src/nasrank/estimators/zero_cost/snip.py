@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, host_sum
 
 __all__ = ["Snip"]
 
@@ -36,4 +36,4 @@ class Snip(Proxy):
         sp = ctx.shared()
         assert sp.grads is not None
         with torch.no_grad():
-            return float(sum((w.double() * g.double()).abs().sum().item() for w, g in zip(sp.weights, sp.grads, strict=True)))
+            return host_sum((w.double() * g.double()).abs().sum() for w, g in zip(sp.weights, sp.grads, strict=True))

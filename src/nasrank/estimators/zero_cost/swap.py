@@ -19,6 +19,21 @@ _BITS = 62  # samples packed per int64 word
 _TABLE_BITS = 20  # up to this many samples, distinct patterns are marked in a table of 2**N
 
 
+def _pack(rows: torch.Tensor, loop: bool) -> torch.Tensor:
+    """Per unit (column), the integer whose bit k is ``rows[k]`` (at most :data:`_BITS` rows).
+
+    ``loop``: in place, one row at a time (no rows x units temporary; the CPU path); otherwise
+    one reduction (one kernel instead of one per row; devices). Both give the same integers.
+    """
+    if loop:
+        code = torch.zeros(rows.shape[1], dtype=torch.int64, device=rows.device)
+        for k in range(rows.shape[0]):
+            code.add_(rows[k].to(torch.int64), alpha=1 << k)
+        return code
+    bits = torch.tensor([1 << k for k in range(rows.shape[0])], dtype=torch.int64).to(rows.device)
+    return (rows.to(torch.int64) * bits[:, None]).sum(0)
+
+
 def count_activation_patterns(codes: list[torch.Tensor]) -> int:
     """Number of distinct sample-wise activation patterns over all units of ``codes``.
 
@@ -41,12 +56,8 @@ def count_activation_patterns(codes: list[torch.Tensor]) -> int:
     packed: list[torch.Tensor] = []
     for t in codes:
         active = t.reshape(n, -1) > 0  # (N, units), no copy of the units
-        cols = []
-        for w in range(words):
-            code = torch.zeros(active.shape[1], dtype=torch.int64, device=device)
-            for j in range(w * _BITS, min(n, (w + 1) * _BITS)):
-                code.add_(active[j].to(torch.int64), alpha=1 << (j - w * _BITS))
-            cols.append(code)
+        cols = [_pack(active[w * _BITS : min(n, (w + 1) * _BITS)], loop=device.type == "cpu")
+                for w in range(words)]
         if table is not None:
             table[cols[0]] = True
         else:

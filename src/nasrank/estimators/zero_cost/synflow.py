@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext, weight_layers
+from ._core import Proxy, ProxyContext, host_sum, weight_layers
 
 __all__ = ["Synflow", "remove_batchnorm"]
 
@@ -77,6 +77,4 @@ class Synflow(Proxy):
             return 0.0
         grads = torch.autograd.grad(r, weights, allow_unused=True)
         with torch.no_grad():
-            return float(
-                sum((w * g).abs().sum().item() for w, g in zip(weights, grads, strict=True) if g is not None)
-            )
+            return host_sum((w * g).abs().sum() for w, g in zip(weights, grads, strict=True) if g is not None)

@@ -28,7 +28,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext, relu_points
+from ._core import Proxy, ProxyContext, randn_on, relu_points
 
 __all__ = ["NtkCond", "LinearRegions", "ntk_condition_number", "count_linear_regions", "te_nas_rank"]
 
@@ -230,7 +230,7 @@ class LinearRegions(Proxy):
         xs = []
         while sum(len(x) for x in xs) < total:
             shape[0] = min(ctx.inputs.shape[0], total - sum(len(x) for x in xs))
-            xs.append(torch.randn(shape, generator=gen, device=ctx.device, dtype=ctx.inputs.dtype))
+            xs.append(randn_on(shape, gen, ctx.device, ctx.inputs.dtype))
         return count_linear_regions(net, xs[0] if len(xs) == 1 else xs)
 
 

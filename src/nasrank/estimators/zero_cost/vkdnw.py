@@ -38,7 +38,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext
+from ._core import Proxy, ProxyContext, normal_, randn_on
 
 __all__ = ["Vkdnw", "VkdnwEntropy", "vkdnw_fisher", "vkdnw_entropy", "vkdnw_aggregate"]
 
@@ -54,7 +54,7 @@ def _reinit(net: nn.Module, gen: torch.Generator) -> None:
         for m in net.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
-                m.weight.normal_(0.0, math.sqrt(2.0 / fan_in), generator=gen)
+                normal_(m.weight, gen, 0.0, math.sqrt(2.0 / fan_in))
                 if m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)):
@@ -190,8 +190,7 @@ class _VkdnwBase(Proxy):
         if self.real_input:
             x = ctx.inputs
         else:
-            x = torch.randn(ctx.inputs.shape, generator=ctx.generator(offset=8209), device=ctx.device,
-                            dtype=ctx.inputs.dtype)
+            x = randn_on(ctx.inputs.shape, ctx.generator(offset=8209), ctx.device, ctx.inputs.dtype)
         with torch.no_grad():
             if _output_ignores_input(net(x)):
                 return float("nan")

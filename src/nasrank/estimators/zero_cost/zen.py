@@ -10,7 +10,7 @@ from torch import nn
 
 from ...exceptions import ConfigError
 from .._registries import PROXIES
-from ._core import Proxy, ProxyContext, gaussian_init
+from ._core import Proxy, ProxyContext, gaussian_init, randn_on
 
 __all__ = ["Zen"]
 
@@ -79,14 +79,16 @@ class Zen(Proxy):
             for _ in range(self.repeat):
                 gaussian_init(net, gen)
                 shape = ctx.inputs.shape
-                x1 = torch.randn(shape, generator=gen, device=ctx.device)
-                x2 = torch.randn(shape, generator=gen, device=ctx.device)
+                x1 = randn_on(shape, gen, ctx.device)
+                x2 = randn_on(shape, gen, ctx.device)
                 f1 = _features(net, x1)
                 f2 = _features(net, x1 + self.mixup_gamma * x2)
-                delta = (f1 - f2).abs().flatten(1).sum(1).mean().item()
+                stats = [(f1 - f2).abs().flatten(1).sum(1).mean()] + [
+                    m.running_var.mean() for m in net.modules()
+                    if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_var is not None]
+                delta, *variances = torch.stack(stats).tolist()  # one device-to-host transfer
                 bn_term = 0.0
-                for m in net.modules():
-                    if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_var is not None:
-                        bn_term += math.log(math.sqrt(m.running_var.mean().item()))
+                for v in variances:
+                    bn_term += math.log(math.sqrt(v))
                 scores.append(math.log(delta) + bn_term if delta > 0 else float("nan"))
         return sum(scores) / len(scores)
