@@ -8,7 +8,17 @@ from pathlib import Path
 import typer
 
 from ..exceptions import ConfigError
-from ._common import C_option, N_option, config_option
+from ._common import (
+    C_option,
+    N_option,
+    channels_last_option,
+    compile_option,
+    config_option,
+    device_option,
+    gpus_per_task_option,
+    precision_option,
+    workers_per_device_option,
+)
 
 app = typer.Typer(help="Build and inspect tabular learning-curve benchmarks.", no_args_is_help=True)
 
@@ -58,12 +68,12 @@ def build_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel training runs."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per run."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
-    device: str = typer.Option("auto", "--device", help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."),
-    precision: str = typer.Option("32", "--precision", help="32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"),
-    compile_: bool = typer.Option(False, "--compile", help="torch.compile the stand-alone networks; falls back to eager with a warning where no backend works"),
-    channels_last: bool = typer.Option(False, "--channels-last", help="Train in the channels-last memory layout (often faster on GPUs with --precision bf16 or 16)."),
-    workers_per_device: int = typer.Option(None, "--workers-per-device", min=1, help="With --executor processes: workers per GPU (the worker count is then this times the GPUs used); default: --workers, spread round-robin over the GPUs."),
-    gpus_per_task: float = typer.Option(0.0, "--gpus-per-task", min=0.0, help="With --executor ray: GPUs each training run requests (0.25: four share a GPU; 0: CPU tasks)."),
+    device: str = device_option(),
+    precision: str = precision_option(),
+    compile_: bool = compile_option(),
+    channels_last: bool = channels_last_option(),
+    workers_per_device: int = workers_per_device_option("training runs"),
+    gpus_per_task: float = gpus_per_task_option("training run"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train cells, record every curve in the store as it completes, export the benchmark.

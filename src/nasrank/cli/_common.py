@@ -9,8 +9,9 @@ from typing import Any
 
 import typer
 
-__all__ = ["Terminated", "invocation", "config_option", "C_option", "N_option", "fnum", "set_threads",
-           "load_ground_truth", "training_interrupted"]
+__all__ = ["Terminated", "invocation", "config_option", "C_option", "N_option", "device_option",
+           "precision_option", "compile_option", "channels_last_option", "workers_per_device_option",
+           "gpus_per_task_option", "fnum", "set_threads", "load_ground_truth", "training_interrupted"]
 
 #: Arguments of the running command (recorded by commands that write provenance).
 invocation: list[str] = []
@@ -37,6 +38,48 @@ def C_option() -> Any:  # noqa: N802  (named after the option it makes)
 def N_option() -> Any:  # noqa: N802
     """``--N``: shortcut for ``--config N=VALUE``."""
     return typer.Option(None, "--N", min=1, help="Shortcut for --config N=VALUE (NB201: cells per stage).")
+
+
+def device_option() -> Any:
+    """``--device``: where to compute (default ``auto``)."""
+    return typer.Option(
+        "auto", "--device",
+        help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU).",
+    )
+
+
+def precision_option(extra: str = "") -> Any:
+    """``--precision``: 32, bf16 or 16 (``extra`` is appended to the help)."""
+    return typer.Option("32", "--precision", help="32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)" + extra)
+
+
+def compile_option() -> Any:
+    """``--compile``: torch.compile the stand-alone networks."""
+    return typer.Option(False, "--compile",
+                        help="torch.compile the stand-alone networks; falls back to eager with a warning where no "
+                             "backend works")
+
+
+def channels_last_option() -> Any:
+    """``--channels-last``: channels-last memory layout of the stand-alone networks."""
+    return typer.Option(False, "--channels-last",
+                        help="Train in the channels-last memory layout (often faster on GPUs with --precision bf16 "
+                             "or 16).")
+
+
+def workers_per_device_option(what: str = "evaluations") -> Any:
+    """``--workers-per-device``: process workers per GPU."""
+    return typer.Option(
+        None, "--workers-per-device", min=1,
+        help=f"With --executor processes and --device auto (or cuda): {what} per GPU, spread round-robin over "
+             "every visible GPU (replaces --workers).",
+    )
+
+
+def gpus_per_task_option(what: str = "evaluation") -> Any:
+    """``--gpus-per-task``: the GPU share of each Ray task."""
+    return typer.Option(0.0, "--gpus-per-task", min=0.0,
+                        help=f"With --executor ray: GPUs each {what} requests (0.25: four share a GPU; 0: CPU tasks).")
 
 
 def fnum(v: Any, digits: int = 4) -> str:

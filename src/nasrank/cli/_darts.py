@@ -15,14 +15,14 @@ from ._common import (
     C_option,
     N_option,
     config_option,
+    device_option,
     fnum,
     load_ground_truth,
+    precision_option,
     set_threads,
     training_interrupted,
 )
 
-_DEVICE_HELP = "Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."
-_PRECISION_HELP = "32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"
 _METHODS_HELP = "darts, darts2, sotl-darts (= darts-tse), sovl-darts, drnas, drnas-tse, pdarts, pdarts-sotl."
 
 
@@ -84,8 +84,8 @@ def darts_cmd(
     gt_dataset: str = typer.Option("cifar10", "--gt-dataset", help="Ground-truth dataset of a multi-dataset benchmark."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the weights, architecture parameters and data order."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch CPU threads."),
-    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
-    precision: str = typer.Option("32", "--precision", help=_PRECISION_HELP + "; the searches take 32 or bf16"),
+    device: str = device_option(),
+    precision: str = precision_option("; the searches take 32 or bf16"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-epoch table and the result as JSON."),
 ) -> None:

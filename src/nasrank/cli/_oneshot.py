@@ -10,7 +10,14 @@ from typing import Any
 import typer
 
 from ..exceptions import ConfigError
-from ._common import C_option, N_option, config_option, training_interrupted
+from ._common import (
+    C_option,
+    N_option,
+    config_option,
+    device_option,
+    precision_option,
+    training_interrupted,
+)
 from ._common import fnum as _f
 from ._common import load_ground_truth as _ground_truth
 from ._common import set_threads as _threads
@@ -20,8 +27,6 @@ app = typer.Typer(help="One-shot NAS: train a supernet (SPOS, FairNAS, MultiPath
                   no_args_is_help=True)
 
 
-_DEVICE_HELP = "Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."
-_PRECISION_HELP = "32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"
 
 
 def _ints(text: str, option: str, minimum: int) -> list[int]:
@@ -56,8 +61,8 @@ def train_cmd(
     N: int = N_option(),  # noqa: B008
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the weights, path draws and data order."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch CPU threads."),
-    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
-    precision: str = typer.Option("32", "--precision", help=_PRECISION_HELP),
+    device: str = device_option(),
+    precision: str = precision_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -147,7 +152,7 @@ def rank_cmd(
     executor: str = typer.Option("serial", "--executor", help="serial or processes."),
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel subnet evaluations."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per evaluation."),
-    device: str = typer.Option("auto", "--device", help=_DEVICE_HELP),
+    device: str = device_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

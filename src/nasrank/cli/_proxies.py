@@ -12,13 +12,14 @@ import typer
 from .. import create_space
 from ..exceptions import ConfigError
 from ._bench import _read_arch_file
-from ._common import C_option, N_option, config_option
-
-_DEVICE_HELP = ("Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU).")
-
-
-def _device_option() -> Any:
-    return typer.Option("auto", "--device", help=_DEVICE_HELP)
+from ._common import (
+    C_option,
+    N_option,
+    config_option,
+    device_option,
+    gpus_per_task_option,
+    workers_per_device_option,
+)
 
 
 def _batch(dataset: str, data_dir: str | None, size: int, seed: int) -> tuple[Any, Any, int, int]:
@@ -57,7 +58,7 @@ def proxies_cmd(
     ),
     list_only: bool = typer.Option(False, "--list", help="List the proxies (sign, BN mode, batch size)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    device: str = _device_option(),
+    device: str = device_option(),
 ) -> None:
     """Compute zero-cost proxies of an architecture on one minibatch of real data.
 
@@ -156,16 +157,9 @@ def table_cmd(
     limit: int = typer.Option(None, "--limit", min=1, help="Stop after this many cells (continue later)."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: a local one)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    device: str = _device_option(),
-    workers_per_device: int = typer.Option(
-        None, "--workers-per-device", min=1,
-        help="With --executor processes and --device auto (or cuda): scoring processes per GPU, "
-             "workers spread round-robin over every visible GPU (replaces --workers).",
-    ),
-    gpus_per_task: float = typer.Option(
-        0.0, "--gpus-per-task", min=0.0,
-        help="With --executor ray: GPUs Ray reserves per task (a fraction shares a GPU; 0: none).",
-    ),
+    device: str = device_option(),
+    workers_per_device: int = workers_per_device_option("scoring processes"),
+    gpus_per_task: float = gpus_per_task_option("scoring task"),
 ) -> None:
     """Score every canonical architecture of a finite space with zero-cost proxies (resumable).
 

@@ -10,7 +10,17 @@ from typing import Any
 import typer
 
 from ..exceptions import NasrankError
-from ._common import C_option, N_option, config_option
+from ._common import (
+    C_option,
+    N_option,
+    channels_last_option,
+    compile_option,
+    config_option,
+    device_option,
+    gpus_per_task_option,
+    precision_option,
+    workers_per_device_option,
+)
 
 
 def search_cmd(
@@ -44,12 +54,12 @@ def search_cmd(
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel evaluations (asynchronous search when > 1)."),
     threads: int = typer.Option(1, "--threads", min=1, help="Torch threads per evaluation."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
-    device: str = typer.Option("auto", "--device", help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU)."),
-    precision: str = typer.Option("32", "--precision", help="32, bf16 or 16 (mixed-precision autocast; 16 adds loss scaling)"),
-    compile_: bool = typer.Option(False, "--compile", help="torch.compile the stand-alone networks; falls back to eager with a warning where no backend works"),
-    channels_last: bool = typer.Option(False, "--channels-last", help="Live: train in the channels-last memory layout (often faster on GPUs with --precision bf16 or 16)."),
-    workers_per_device: int = typer.Option(None, "--workers-per-device", min=1, help="With --executor processes: workers per GPU (the worker count is then this times the GPUs used); default: --workers, spread round-robin over the GPUs."),
-    gpus_per_task: float = typer.Option(0.0, "--gpus-per-task", min=0.0, help="With --executor ray: GPUs each evaluation requests (0.25: four share a GPU; 0: CPU tasks)."),
+    device: str = device_option(),
+    precision: str = precision_option(),
+    compile_: bool = compile_option(),
+    channels_last: bool = channels_last_option(),
+    workers_per_device: int = workers_per_device_option(),
+    gpus_per_task: float = gpus_per_task_option(),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from ..exceptions import BenchmarkDataError, ConfigError
+from ._common import device_option
 
 
 def zcpt_cmd(
@@ -44,10 +45,7 @@ def zcpt_cmd(
     ),
     threads: int = typer.Option(1, "--threads", help="Torch CPU threads (small networks: 1 is fastest)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
-    device: str = typer.Option(
-        "auto", "--device",
-        help="Where to compute: auto, cpu, cuda, cuda:N or mps (auto: the first GPU if any, else the CPU).",
-    ),
+    device: str = device_option(),
 ) -> None:
     """Search an architecture with Zero-Cost-PT (perturbation + zero-cost proxy, no training)."""
     import torch
