@@ -201,9 +201,14 @@ def test_shipped_table_matches_on_the_fly_cifar10_scoring():
     t = load_proxy_table("nb201-cifar10")
     data = DataSpec("cifar10", root=str(_cifar_root()), test_size=0)
     cells = [CELLS[0], CELLS[3]]
-    for name in ("snip", "synflow", "grad_norm"):
-        live = ProxyScorer(SPACE, name, data, batch_size=None, space_config={"C": 16, "N": 5}, seed=0)(cells)
-        np.testing.assert_allclose(live, t.scores_of(cells, name), rtol=1e-4)
+    ev = build_evaluator(SearchConfig(benchmark="nb201-mini"))
+    for name in ("gradsign", "nwot", "jacob_cov", "snip", "synflow", "grad_norm"):
+        some = cells if name in ("snip", "synflow", "grad_norm") else cells[:1]  # gradsign/nwot: ~2 s a cell
+        live = ProxyScorer(SPACE, name, data, batch_size=None, space_config={"C": 16, "N": 5}, seed=0)(some)
+        np.testing.assert_allclose(live, t.scores_of(some, name), rtol=1e-4, err_msg=name)
+        # the search's table scorer (--proxy NAME-table) serves the same values
+        table_scorer = build_scorer(SearchConfig(proxy=f"{name}-table"), ev)
+        np.testing.assert_allclose(table_scorer(some), live, rtol=1e-4, err_msg=name)
 
 
 def test_cli_builds_resumes_and_reports(tmp_path, capsys):
