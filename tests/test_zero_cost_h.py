@@ -183,6 +183,24 @@ def test_vkdnw_integer_part_counts_tensors_and_reinit_discards_weights() -> None
     assert c != d
 
 
+def test_vkdnw_and_its_entropy_together_compute_the_fisher_once(monkeypatch) -> None:
+    from nasrank.estimators.zero_cost import vkdnw as mod
+
+    batch = tiny_batch()
+    alone = {n: nasrank.compute_proxies(tiny_network(), batch, [n], seed=3)[n] for n in ("vkdnw", "vkdnw-entropy")}
+    calls = []
+    real = mod.vkdnw_fisher
+    monkeypatch.setattr(mod, "vkdnw_fisher", lambda *a, **k: calls.append(1) or real(*a, **k))
+    both = nasrank.compute_proxies(tiny_network(), batch, ["vkdnw", "vkdnw-entropy"], seed=3)
+    assert len(calls) == 1
+    assert both == alone  # bit-identical to computing each alone
+    # other options are another computation, within the same call too
+    calls.clear()
+    nasrank.compute_proxies(tiny_network(), batch, ["vkdnw", "vkdnw-entropy"], seed=3,
+                            options={"vkdnw": {"per_tensor": 2}})
+    assert len(calls) == 2
+
+
 def test_vkdnw_nan_on_a_cell_without_path_and_bad_options() -> None:
     net = SPACE.build(SPACE.from_str(NO_PATH), C=4, N=1)
     assert math.isnan(nasrank.compute_proxies(net, tiny_batch(size=4), ["vkdnw"])["vkdnw"])

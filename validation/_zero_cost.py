@@ -32,6 +32,30 @@ GROUP_64 = ["grad_norm", "snip", "grasp", "fisher", "plain", "jacob_cov", "synfl
             "flops", "l2_norm"]
 GROUP_128 = ["nwot", "gradsign", "jacob_cov"]  # jacob_cov at 128 is reported as jacob_cov_b128
 GROUP_16 = ["zen"]
+#: Label-free proxy sets of the ensemble reports; a set is used where all its proxies were scored.
+LABEL_FREE_SETS = {
+    "seeds' best 4 (nwot, synflow, jacob_cov, gradsign)": ["nwot", "synflow", "jacob_cov", "gradsign"],
+    "nwot + synflow + flops": ["nwot", "synflow", "flops"],
+    "nwot + gradsign + synflow": ["nwot", "gradsign", "synflow"],
+    "all data-dependent seeds' proxies": ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow", "nwot",
+                                          "gradsign"],
+    "table's 6 + params + flops": ["gradsign", "nwot", "synflow", "jacob_cov", "snip", "grad_norm", "params",
+                                   "flops"],
+    "AZ-NAS (4 components)": ["az-nas-expressivity", "az-nas-progressivity", "az-nas-trainability", "flops"],
+    "new label-free (zico, meco, swap, az-nas parts, vkdnw)": ["zico", "meco", "swap", "az-nas-expressivity",
+                                                               "az-nas-progressivity", "az-nas-trainability",
+                                                               "vkdnw-entropy", "flops"],
+    # fixed before the 500-cell run of the new proxies (chosen by published rho, not by our labels)
+    "VKDNW_agg members (vkdnw, expressivity, trainability, flops, jacob_cov)": [
+        "vkdnw", "az-nas-expressivity", "az-nas-trainability", "flops", "jacob_cov"],
+    "published >= .80 (meco, az-nas 4, vkdnw, zico, swap, nwot)": [
+        "meco", "az-nas-expressivity", "az-nas-progressivity", "az-nas-trainability", "flops", "vkdnw",
+        "zico", "swap", "nwot"],
+    "meco + az-nas 4 + nwot + synflow": ["meco", "az-nas-expressivity", "az-nas-progressivity",
+                                         "az-nas-trainability", "flops", "nwot", "synflow"],
+}
+#: Derived from another proxy's value instead of computed (vkdnw = tensors + entropy / log 10).
+DERIVED = {"vkdnw-entropy": "vkdnw"}
 
 @dataclass
 class Setup:
@@ -49,10 +73,12 @@ class Setup:
 
 
 def load_batch(data_dir: Path, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """128 normalised CIFAR-10 training images (seeded) and their labels."""
+    """256 normalised CIFAR-10 training images (seeded) and their labels; the first 128 are the
+    NB201 protocol's batch (the same draw as ``validation/zero_cost_nb201.py``), the rest serve
+    proxies published at batch 256 (epe-nas)."""
     ds = nasrank.data.load_dataset("cifar10", root=data_dir, train=True)
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(ds.labels), generator=g)[:128]
+    idx = torch.randperm(len(ds.labels), generator=g)[:256]
     m = torch.tensor(ds.mean).view(1, 3, 1, 1)
     s = torch.tensor(ds.std).view(1, 3, 1, 1)
     return (ds.images[idx].float() / 255.0 - m) / s, ds.labels[idx]
@@ -70,20 +96,35 @@ def spearman(a: Any, b: Any) -> tuple[float, int]:
 
 def score_cell(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, proxies: list[str],
                seed: int) -> dict[str, float]:
-    """Every requested proxy of one network, with the NB201 protocol's batch sizes."""
+    """Every requested proxy of one network, with the NB201 protocol's batch sizes (the seeds'
+    proxies in their groups; any other proxy at its authors' batch size, ``proxy_info``)."""
     scores: dict[str, float] = {}
     g64 = [p for p in GROUP_64 if p in proxies]
     g128 = [p for p in ("nwot", "gradsign") if p in proxies] + (["jacob_cov"] if "jacob_cov_b128" in proxies else [])
     g16 = [p for p in GROUP_16 if p in proxies]
+    known = set(GROUP_64) | set(GROUP_128) | set(GROUP_16) | {"jacob_cov_b128"}
+    wanted = [p for p in proxies if p not in known]
+    need = list(dict.fromkeys(DERIVED.get(p, p) for p in wanted))
+    by_size: dict[int, list[str]] = {}
+    for p in need:
+        by_size.setdefault(int(proxy_info(p)["batch_size"] or 1), []).append(p)
     if g64:
         scores.update(nasrank.compute_proxies(net, (x[:64], y[:64]), g64, seed=seed))
     if g128:
-        r = nasrank.compute_proxies(net, (x, y), g128, seed=seed)
+        r = nasrank.compute_proxies(net, (x[:128], y[:128]), g128, seed=seed)
         for k, v in r.items():
             scores["jacob_cov_b128" if k == "jacob_cov" else k] = v
     if g16:
         scores.update(nasrank.compute_proxies(net, (x[:16], y[:16]), g16, seed=seed))
-    return scores
+    for b, names in by_size.items():
+        if b > len(x):
+            raise ValueError(f"{names} need a batch of {b}; load_batch draws {len(x)}")
+        scores.update(nasrank.compute_proxies(net, (x[:b], y[:b]), names, seed=seed))
+    for p in wanted:
+        if p in DERIVED:  # vkdnw's fractional part is its entropy / log(10)
+            v = scores[DERIVED[p]]
+            scores[p] = (v - math.floor(v)) * math.log(10) if math.isfinite(v) else v
+    return {p: scores[p] for p in proxies}
 
 
 def run(setup: Setup, argv: list[str] | None = None) -> int:
@@ -99,6 +140,8 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--reverse", action="store_true",
                     help="work from the last uncached cell backwards into a separate cache file (a second process)")
+    ap.add_argument("--distinct", action="store_true",
+                    help="only the first entry of each isomorphism class (the file may repeat a cell)")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop computing after this long")
     ap.add_argument("--out", type=Path, default=None, help="result table (default validation/results/...)")
     args = ap.parse_args(argv)
@@ -113,6 +156,15 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
     archs = bench.archs()
     order = np.random.default_rng(args.seed).permutation(len(archs))
     cells = [archs[i] for i in order][: args.num_cells]
+    if args.distinct:  # the first entry of each isomorphism class, in the seeded order
+        seen: set[tuple[int, ...]] = set()
+        firsts = []
+        for a in cells:
+            c = space.canonical(a)
+            if c not in seen:
+                seen.add(c)
+                firsts.append(a)
+        cells = firsts
     proxies = (args.proxies.split(",") if args.proxies else list_proxies() + ["jacob_cov_b128"])
 
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -164,6 +216,54 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
     return report(setup, bench, cells, done, proxies, args)
 
 
+def ensemble_lines(recs: list[dict], val: np.ndarray, names: list[str], space: Any,
+                   ks: tuple[int, ...] = (20, 50, 100), repeats: int = 20) -> list[str]:
+    """Label-free aggregates (:data:`LABEL_FREE_SETS`, and every proxy) and the few-label
+    combiner on these cells. A cell listed more than once (NB101's file repeats isomorphic cells,
+    each with the accuracy of another training seed) counts once, with its first entry's scores
+    and the mean accuracy, so that no cell is on both sides of a fit/score split."""
+    from nasrank.evaluation import aggregate, few_label_study
+    from nasrank.evaluation import spearman as rho_of
+
+    by_arch: dict[str, list[float]] = {}
+    first: dict[str, dict] = {}
+    for r, v in zip(recs, val, strict=True):
+        key = space.to_str(space.canonical(space.from_str(r["arch"])))  # one key per isomorphism class
+        by_arch.setdefault(key, []).append(float(v))
+        first.setdefault(key, r)
+    keys = list(by_arch)
+    y = np.array([np.mean(by_arch[k]) for k in keys])
+    use = [n for n in names if n != "jacob_cov_b128"  # scored on every cell (a partial run: not yet)
+           and all(n in first[k]["scores"] for k in keys)
+           and any(math.isfinite(first[k]["scores"][n]) for k in keys)]
+    if len(keys) < 30 or len(use) < 2:
+        return []
+    table = {n: np.array([first[k]["scores"].get(n, math.nan) for k in keys], float) for n in use}
+    signs = {n: bool(proxy_info(n)["higher_is_better"]) for n in use}
+    out = ["", f"ensembles on the {len(keys)} distinct cells (labels: mean val_accuracy per cell; NaN ranks worst)",
+           f"{'label-free set':<74}{'mean rank':>10}{'log-rank':>10}"]
+    sets = dict(LABEL_FREE_SETS)
+    sets[f"every proxy above ({len(use)})"] = use
+    for label, members in sets.items():
+        if all(m in table for m in members):
+            sub = {m: table[m] for m in members}
+            r1 = rho_of(aggregate(sub, "mean_rank", higher_is_better=signs), y)
+            r2 = rho_of(aggregate(sub, "log_rank", higher_is_better=signs), y)
+            out.append(f"{label:<74}{r1:>10.3f}{r2:>10.3f}")
+    ks = tuple(k for k in ks if k < len(keys) - 2)
+    out.append(f"few-label combiner on every proxy above (fit on k cells, Spearman on the other cells; "
+               f"mean +- std over {repeats} draws)")
+    out.append(f"{'model':<20}" + "".join(f"{f'k={k} (n={len(keys) - k})':>22}" for k in ks))
+    enc = np.stack([np.asarray(space.encode(space.from_str(k)), float) for k in keys])
+    for model in ("gbm", "ridge"):
+        for tag, e in (("", None), (" + encoding", enc)):
+            res = few_label_study(table, y, ks=ks, repeats=repeats, model=model, encoding=e, seed=0,
+                                  higher_is_better=signs)
+            cells = [f"{r['spearman_mean']:.3f} +- {r['spearman_std']:.3f}" for r in res["by_k"]]
+            out.append(f"{model + tag:<20}" + "".join(f"{c:>22}" for c in cells))
+    return out
+
+
 def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[str, dict],
            proxies: list[str], args: argparse.Namespace) -> int:
     space = bench.space
@@ -171,21 +271,24 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
     recs = [done[space.to_str(a)] for a in cells if space.to_str(a) in done]
     lines: list[str] = []
     emit = lines.append
-    total = len(bench.archs())
+    total = len({space.canonical(a) for a in bench.archs()}) if args.distinct else len(bench.archs())
     wall = sum(r["seconds"] for r in recs)
     partial = len(recs) < total
     emit(f"{setup.title}")
-    emit(f"scale: {len(recs)} of the file's {total} cells (seeded order, seed {args.seed})"
+    emit(f"scale: {len(recs)} of the file's {total} {'distinct ' if args.distinct else ''}cells "
+         f"(seeded order, seed {args.seed})"
          f"{' -- PARTIAL' if partial else ''}; {setup.network(args.C)}"
          f"{'' if args.C == setup.default_C else f' (NOT the published width C={setup.default_C})'}")
     if recs:
         emit(f"protocol: one CIFAR-10 training batch (seed {args.seed}), train mode, batch 64 "
-             f"(nwot, gradsign, jacob_cov_b128: 128; zen: 16); same weight seed for every cell; "
+             f"(nwot, gradsign, jacob_cov_b128: 128; zen: 16; later proxies at their authors' size: "
+             f"zico 128, meco 1, swap 16, epe-nas 256); same weight seed for every cell; "
              f"compute {wall / 60:.1f} min ({wall / len(recs):.1f} s/cell, "
              f"{args.threads} thread(s), shared CPU)")
     lines.extend(setup.notes)
     emit(f"continue: nice -n 15 python validation/{setup.tag}.py --C {args.C} --seed {args.seed}"
-         f"{'' if args.num_cells is None else f' --num-cells {args.num_cells}'}  (resumes from validation/_cache/)")
+         f"{'' if args.num_cells is None else f' --num-cells {args.num_cells}'}"
+         f"{' --distinct' if args.distinct else ''}  (resumes from validation/_cache/)")
     if not recs:
         emit("no results yet")
         print("\n".join(lines))
@@ -196,7 +299,7 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
     emit("")
     emit("rho = Spearman vs val_accuracy on these cells; NASLib rho = NASLib's published score of the same proxy on the")
     emit("same cells; rho(ours,NASLib) = per-cell rank agreement of the two scores; published = " + setup.published_note)
-    emit(f"{'proxy':<15}{'sign':>5}{'n':>5}{'NaN':>5}{'rho':>8}{'NASLib rho':>12}{'rho(ours,NASLib)':>18}"
+    emit(f"{'proxy':<22}{'sign':>5}{'n':>5}{'NaN':>5}{'rho':>8}{'NASLib rho':>12}{'rho(ours,NASLib)':>18}"
          f"{'published':>11}")
     names = [p for p in proxies if any(p in r["scores"] for r in recs)]
     for name in names:
@@ -212,15 +315,17 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
             nl, agree = f"{r_n:.3f}", f"{r_a:.3f}"
         pub = setup.published.get(name)
         n_nan = int(np.sum(~np.isfinite(v)))
-        emit(f"{name:<15}{'+' if hib else '-':>5}{n:>5}{n_nan:>5}{rho:>8.3f}{nl:>12}{agree:>18}"
+        emit(f"{name:<22}{'+' if hib else '-':>5}{n:>5}{n_nan:>5}{rho:>8.3f}{nl:>12}{agree:>18}"
              f"{(f'{pub:.3f}' if pub is not None else ''):>11}")
     others = sorted(naslib_names - {p.replace('_b128', '') for p in names})
     for name in others:
         r_n, n = spearman(bench.scores(name)[rows], val)
-        emit(f"{name:<15}{'':>5}{n:>5}{'':>5}{'':>8}{r_n:>12.3f}{'(NASLib only)':>18}")
+        emit(f"{name:<22}{'':>5}{n:>5}{'':>5}{'':>8}{r_n:>12.3f}{'(NASLib only)':>18}")
+    lines.extend(ensemble_lines(recs, val, names, space))
     text = "\n".join(lines)
     print(text)
-    out = args.out or RESULTS / f"{setup.tag}_C{args.C}{'_partial' if partial else ''}.txt"
+    out = args.out or RESULTS / (f"{setup.tag}_C{args.C}{'_distinct' if args.distinct else ''}"
+                                 f"{'_partial' if partial else ''}.txt")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
     print(f"\nwritten to {out}")

@@ -42,23 +42,12 @@ from nasrank.benchmarks import NB201Benchmark, load_proxy_table
 from nasrank.evaluation import aggregate, few_label_study, spearman
 from nasrank.exceptions import NasrankError
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _zero_cost import LABEL_FREE_SETS as SETS  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CELLS = REPO / "validation" / "results" / "zero_cost_nb201_cells.jsonl"
 
-# label-free sets; a set is used on a cell set when all its proxies are there
-SETS = {
-    "seeds' best 4 (nwot, synflow, jacob_cov, gradsign)": ["nwot", "synflow", "jacob_cov", "gradsign"],
-    "nwot + synflow + flops": ["nwot", "synflow", "flops"],
-    "nwot + gradsign + synflow": ["nwot", "gradsign", "synflow"],
-    "all data-dependent seeds' proxies": ["grad_norm", "snip", "grasp", "fisher", "jacob_cov", "synflow", "nwot",
-                                          "gradsign"],
-    "table's 6 + params + flops": ["gradsign", "nwot", "synflow", "jacob_cov", "snip", "grad_norm", "params",
-                                   "flops"],
-    "AZ-NAS (4 components)": ["az-nas-expressivity", "az-nas-progressivity", "az-nas-trainability", "flops"],
-    "new label-free (zico, meco, swap, az-nas parts, vkdnw)": ["zico", "meco", "swap", "az-nas-expressivity",
-                                                               "az-nas-progressivity", "az-nas-trainability",
-                                                               "vkdnw-entropy", "flops"],
-}
 SKIP = {"jacob_cov_b128"}  # the same proxy at another batch size
 
 

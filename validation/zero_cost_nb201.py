@@ -16,6 +16,14 @@ resumes. Usage::
     python validation/zero_cost_nb201.py --num-cells 500
     python validation/zero_cost_nb201.py --report-only     # table from the cache
     python validation/zero_cost_nb201.py --reverse         # a second process, from the other end
+    python validation/zero_cost_nb201.py --set new         # issue 19's proxies on the same cells
+
+``--set new`` scores ZiCo, MeCo, SWAP, EPE-NAS, the AZ-NAS components, VKDNW and TE-NAS's two
+terms on the same cells, same weight seed and the same seeded CIFAR-10 draw (extended to 256
+images; each proxy reads the first ``batch_size`` of them, its authors' size), into its own cache,
+and reports Spearman and Kendall per proxy and for the set-level scores (AZ-NAS and VKDNW
+log-rank aggregates, TE-NAS rank sum, regularised SWAP), which take ``flops``, ``params`` and
+``jacob_cov`` from the seeds' run of the same cells.
 """
 
 from __future__ import annotations
@@ -47,6 +55,14 @@ GROUP_64 = ["grad_norm", "snip", "grasp", "fisher", "plain", "jacob_cov", "synfl
             "flops", "l2_norm"]
 GROUP_128 = ["nwot", "gradsign", "jacob_cov"]  # jacob_cov at 128 shares nwot's backward pass
 GROUP_16 = ["zen"]
+# --set new (issue 19): proxies published after the seeds, each at its authors' batch size
+# (vkdnw-entropy is derived from vkdnw, which carries it as its fractional part)
+NEW_PROXIES = ["zico", "meco", "swap", "epe-nas", "az-nas-expressivity", "az-nas-progressivity",
+               "az-nas-trainability", "vkdnw", "ntk-cond", "linear-regions"]
+PUBLISHED_NEW = {  # NB201 CIFAR-10 Spearman as published (issue 19's list)
+    "zico": 0.80, "meco": 0.89, "swap": 0.81, "vkdnw": 0.82, "AZ-NAS aggregate": 0.91,
+    "VKDNW aggregate": 0.92, "TE-NAS rank": 0.72,
+}
 # nasrank op index -> NASLib op index; NASLib edge order in terms of nasrank edge positions
 _NASLIB_OP = {0: 1, 1: 0, 2: 3, 3: 2, 4: 4}
 _NASLIB_EDGES = (0, 1, 3, 2, 4, 5)
@@ -107,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--set", dest="proxy_set", choices=["seeds", "new"], default="seeds",
+                    help="seeds: the seeds' proxies (default); new: issue 19's later proxies")
     ap.add_argument("--reverse", action="store_true",
                     help="work from the last uncached cell backwards, into a separate cache file, so "
                          "that a second process can share the run on another core")
@@ -140,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
 
     CACHE.mkdir(parents=True, exist_ok=True)
     suffix = ".rev" if args.reverse else ""
-    cache_path = CACHE / f"zero_cost_nb201_seed{args.seed}{suffix}.jsonl"
+    stem = "zero_cost_nb201_new" if args.proxy_set == "new" else "zero_cost_nb201"
+    cache_path = CACHE / f"{stem}_seed{args.seed}{suffix}.jsonl"
     done: dict[str, dict] = {}
-    for path in sorted(CACHE.glob(f"zero_cost_nb201_seed{args.seed}*.jsonl")):  # every process's file
+    for path in sorted(CACHE.glob(f"{stem}_seed{args.seed}*.jsonl")):  # every process's file
         for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
@@ -151,12 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         images, labels, mean, std, source = load_train_images(data)
         g = torch.Generator().manual_seed(args.seed)
-        idx = torch.randperm(len(labels), generator=g)[:128]
+        # the first 128 of this draw are the seeds' set's batch; --set new reads up to 256
+        idx = torch.randperm(len(labels), generator=g)[:256 if args.proxy_set == "new" else 128]
         m = torch.tensor(mean).view(1, 3, 1, 1)
         s = torch.tensor(std).view(1, 3, 1, 1)
-        x128 = (images[idx].float() / 255.0 - m) / s
-        y128 = labels[idx]
-        print(f"CIFAR-10 via {source}; batch of 128 training images (seed {args.seed}); "
+        x256 = (images[idx].float() / 255.0 - m) / s
+        y256 = labels[idx]
+        x128, y128 = x256[:128], y256[:128]
+        print(f"CIFAR-10 via {source}; batch of {len(idx)} training images (seed {args.seed}); "
               f"{len(cells)} cells, {sum(space.to_str(a) in done for a in cells)} cached", flush=True)
         todo = [a for a in cells if space.to_str(a) not in done]
         if args.reverse:
@@ -168,12 +189,27 @@ def main(argv: list[str] | None = None) -> int:
                 torch.manual_seed(args.seed)  # the same weight-init stream for every cell
                 net = space.build(arch, num_classes=10, C=16, N=5)
                 scores: dict[str, float] = {}
-                scores.update(nasrank.compute_proxies(net, (x128[:64], y128[:64]), GROUP_64, seed=args.seed))
-                r128 = nasrank.compute_proxies(net, (x128, y128), GROUP_128, seed=args.seed)
-                scores["nwot"], scores["gradsign"] = r128["nwot"], r128["gradsign"]
-                scores["jacob_cov_b128"] = r128["jacob_cov"]
-                scores.update(nasrank.compute_proxies(net, (x128[:16], y128[:16]), GROUP_16, seed=args.seed))
+                seconds: dict[str, float] = {}
+                if args.proxy_set == "new":
+                    by_size: dict[int, list[str]] = {}
+                    for name in NEW_PROXIES:
+                        by_size.setdefault(int(proxy_info(name)["batch_size"]), []).append(name)
+                    for b, names_b in by_size.items():
+                        res = nasrank.compute_proxies(net, (x256[:b], y256[:b]), names_b,
+                                                      seed=args.seed, details=True)
+                        for name, r in res.items():
+                            scores[name], seconds[name] = r.value, r.seconds
+                    v = scores["vkdnw"]  # number of parameter tensors + entropy / log(10)
+                    scores["vkdnw-entropy"] = (v - math.floor(v)) * math.log(10) if math.isfinite(v) else v
+                else:
+                    scores.update(nasrank.compute_proxies(net, (x128[:64], y128[:64]), GROUP_64, seed=args.seed))
+                    r128 = nasrank.compute_proxies(net, (x128, y128), GROUP_128, seed=args.seed)
+                    scores["nwot"], scores["gradsign"] = r128["nwot"], r128["gradsign"]
+                    scores["jacob_cov_b128"] = r128["jacob_cov"]
+                    scores.update(nasrank.compute_proxies(net, (x128[:16], y128[:16]), GROUP_16, seed=args.seed))
                 rec = {"arch": space.to_str(arch), "scores": scores, "seconds": time.perf_counter() - t0}
+                if seconds:
+                    rec["proxy_seconds"] = seconds
                 out.write(json.dumps(rec) + "\n")
                 out.flush()
                 done[rec["arch"]] = rec
@@ -187,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     if not recs:
         print("no results yet")
         return 0
+    if args.proxy_set == "new":
+        return report_new(recs, gt, space, args)
     names = list(recs[0]["scores"])
     archs = [space.from_str(r["arch"]) for r in recs]
     acc_v = [float(gt[a]["cifar10valid_test"]) for a in archs]
@@ -222,6 +260,91 @@ def main(argv: list[str] | None = None) -> int:
     gv = [float(gt[a]["cifar10valid_test"]) for a in archs]
     rn, k = spearman([naswot.get(a, float("nan")) for a in archs], gv)
     print(f"(NASWOT published score vs cifar10-valid test acc on these cells: {rn:.3f}, n={k})")
+    return 0
+
+
+def kendall(a, b) -> float:
+    from scipy.stats import kendalltau
+
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    return float(kendalltau(x[ok], y[ok]).statistic) if ok.sum() >= 3 else float("nan")
+
+
+def report_new(recs: list[dict], gt: dict, space, args) -> int:
+    """The ``--set new`` table: each later proxy and the set-level scores built from them."""
+    from nasrank.estimators.zero_cost.swap import swap_regulariser
+    from nasrank.estimators.zero_cost.te_nas import te_nas_rank
+    from nasrank.estimators.zero_cost.vkdnw import vkdnw_aggregate
+    from nasrank.evaluation import az_nas_aggregate
+
+    seeds_file = REPO / "validation" / "results" / "zero_cost_nb201_cells.jsonl"
+    old = {}
+    if seeds_file.exists():
+        for line in seeds_file.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                old[r["arch"]] = r["scores"]
+    archs = [space.from_str(r["arch"]) for r in recs]
+    acc_v = [float(gt[a]["cifar10valid_test"]) for a in archs]
+    acc_t = [float(gt[a]["cifar10_test"]) for a in archs]
+    wall = sum(r["seconds"] for r in recs)
+    cols: dict[str, np.ndarray] = {n: np.array([r["scores"][n] for r in recs], float)
+                                   for n in recs[0]["scores"]}
+    print(f"\n{len(recs)} cells (the seeds' set's cells, same order), compute time {wall / 60:.1f} min "
+          f"({wall / len(recs):.1f} s/cell, 1 process); seed {args.seed}; each proxy at its authors' "
+          "batch size; rho/tau oriented so that + = agrees with its sign; NaN cells left out")
+    print(f"{'proxy':<24}{'batch':>6}{'sign':>5}{'rho c10-valid':>14}{'tau':>7}{'published':>10}"
+          f"{'diff':>7}{'rho c10-test':>13}{'NaN':>5}{'s/cell':>8}")
+
+    def row(name: str, v: np.ndarray, batch: str, sign: str, s_cell: float | None) -> None:
+        rv, _ = spearman(list(v), acc_v)
+        tv = kendall(v, acc_v)
+        rt, _ = spearman(list(v), acc_t)
+        pub = PUBLISHED_NEW.get(name)
+        diff = f"{rv - pub:+.3f}" if pub is not None and math.isfinite(rv) else ""
+        n_nan = int((~np.isfinite(v)).sum())
+        sc = f"{s_cell:.2f}" if s_cell is not None else ""
+        print(f"{name:<24}{batch:>6}{sign:>5}{rv:>14.3f}{tv:>7.3f}{(f'{pub:.2f}' if pub else ''):>10}"
+              f"{diff:>7}{rt:>13.3f}{n_nan:>5}{sc:>8}")
+
+    for name, v in cols.items():
+        info = proxy_info(name)
+        hib = info["higher_is_better"]
+        secs = [r.get("proxy_seconds", {}).get(name) for r in recs]
+        secs = [x for x in secs if x is not None]
+        row(name, v if hib else -v, str(info["batch_size"]), "+" if hib else "-",
+            float(np.mean(secs)) if secs else None)
+
+    have_old = all(r["arch"] in old for r in recs)
+    if not have_old:
+        print(f"(set-level scores need flops/params/jacob_cov of every cell from {seeds_file})")
+        return 0
+    flops = np.array([old[r["arch"]]["flops"] for r in recs], float)
+    params_m = np.array([old[r["arch"]]["params"] for r in recs], float)
+    jc = np.array([old[r["arch"]]["jacob_cov"] for r in recs], float)
+    print("\nset-level scores over these cells (ranks within the set):")
+    az = az_nas_aggregate({"az-nas-expressivity": cols["az-nas-expressivity"],
+                           "az-nas-progressivity": cols["az-nas-progressivity"],
+                           "az-nas-trainability": cols["az-nas-trainability"], "flops": flops})
+    row("AZ-NAS aggregate", az, "64", "+", None)
+    row("TE-NAS rank", te_nas_rank(cols["ntk-cond"], cols["linear-regions"]), "64", "+", None)
+    row("VKDNW aggregate", vkdnw_aggregate(cols["vkdnw"], cols["az-nas-expressivity"],
+                                           cols["az-nas-trainability"], flops, jc), "64", "+", None)
+    # regularised SWAP: mu/sigma are not published for NB201; mu = the median parameter count of
+    # the cells (label-free), sigma over a grid; the best sigma is chosen *with* the labels
+    p_k = params_m * 1000.0
+    mu = float(np.median(p_k))
+    best = None
+    for sigma in (1e3, 1e4, 1e5, 1e6, 1e7):
+        reg = np.array([c * swap_regulariser(int(round(p * 1000)), mu, sigma)
+                        for c, p in zip(cols["swap"], p_k, strict=True)])
+        rv, _ = spearman(list(reg), acc_v)
+        print(f"  regularised SWAP, mu = {mu:.0f}k params (median), sigma = {sigma:.0e}: rho c10-valid {rv:.3f}")
+        if best is None or rv > best[0]:
+            best = (rv, sigma)
+    print(f"  (best sigma {best[1]:.0e} chosen on the labels: an oracle upper bound, rho {best[0]:.3f}; "
+          "published: regularised SWAP above plain SWAP's .81)")
     return 0
 
 

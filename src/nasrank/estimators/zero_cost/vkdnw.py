@@ -29,8 +29,9 @@ a sum of log-ranks over a set of architectures.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -45,6 +46,9 @@ __all__ = ["Vkdnw", "VkdnwEntropy", "vkdnw_fisher", "vkdnw_entropy", "vkdnw_aggr
 # softmax smoothing of the reference: 0.05 held as a float16 tensor there, i.e. 0.04998779296875
 _SMOOTH = float(torch.tensor(0.05, dtype=torch.float16))
 _EPS = 1e-10
+# per compute_proxies call, the entropy of each option set: ``vkdnw`` and ``vkdnw-entropy``
+# requested together compute the Fisher matrix once
+_CACHE: weakref.WeakKeyDictionary[ProxyContext, dict[Any, float]] = weakref.WeakKeyDictionary()
 
 
 def _reinit(net: nn.Module, gen: torch.Generator) -> None:
@@ -184,6 +188,13 @@ class _VkdnwBase(Proxy):
         self.real_input = bool(real_input)
 
     def _entropy(self, ctx: ProxyContext) -> float:
+        per_ctx = _CACHE.setdefault(ctx, {})
+        key = (self.max_tensors, self.per_tensor, self.reinit, self.real_input)
+        if key not in per_ctx:
+            per_ctx[key] = self._entropy_uncached(ctx)
+        return per_ctx[key]
+
+    def _entropy_uncached(self, ctx: ProxyContext) -> float:
         net = ctx.copy_model(train=False)
         if self.reinit:
             _reinit(net, ctx.generator(offset=8191))
