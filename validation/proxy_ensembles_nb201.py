@@ -66,14 +66,14 @@ def report(title: str, table: dict[str, np.ndarray], y: np.ndarray, encoding: np
     print(f"{'proxy':24s} {'rho':>7s}")
     for n in sorted(names, key=lambda n: -abs(spearman((1 if signs[n] else -1) * table[n], y))):
         print(f"{n:24s} {spearman((1 if signs[n] else -1) * table[n], y):7.3f}")
-    print(f"\n{'label-free set':58s} {'mean rank':>10s} {'log-rank':>10s}")
+    print(f"\n{'label-free set':74s} {'mean rank':>10s} {'log-rank':>10s}")
     for label, members in SETS.items():
         if not all(m in table for m in members):
             continue
         sub = {m: table[m] for m in members}
         r1 = spearman(aggregate(sub, "mean_rank", higher_is_better=signs), y)
         r2 = spearman(aggregate(sub, "log_rank", higher_is_better=signs), y)
-        print(f"{label:58s} {r1:10.3f} {r2:10.3f}")
+        print(f"{label:74s} {r1:10.3f} {r2:10.3f}")
     print(f"\nfew-label combiner on all {len(names)} proxies (fit on k labelled cells, Spearman on the rest; "
           f"mean +- std over {repeats} draws)")
     print(f"{'model':24s} " + " ".join(f"{'k=' + str(k):>15s}" for k in ks))
@@ -108,14 +108,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # the 500-cell set
     merged: dict[str, dict[str, float]] = {}
+    in_files: list[set[str]] = []  # the cells of each file: only cells in every file are used
     for path in (Path(p) for p in args.cells.split(",") if p.strip()):
         if not path.is_file():
             print(f"(cells file {path} not found; skipped)")
             continue
+        in_files.append(set())
         for line in path.read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
                 merged.setdefault(rec["arch"], {}).update(rec["scores"])
+                in_files[-1].add(rec["arch"])
+    if in_files:
+        common = set.intersection(*in_files)
+        merged = {a: v for a, v in merged.items() if a in common}
     if merged:
         archs = [space.from_str(a) for a in merged]
         names = sorted(set.intersection(*(set(s) for s in merged.values())))
