@@ -89,9 +89,25 @@ def spearman(a: Any, b: Any) -> tuple[float, int]:
 
     x, y = np.asarray(a, float), np.asarray(b, float)
     ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3:
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:  # too few, or constant: undefined
         return float("nan"), int(ok.sum())
     return float(spearmanr(x[ok], y[ok]).correlation), int(ok.sum())
+
+
+def kendall(a: Any, b: Any) -> float:
+    """Kendall's tau over the pairs where both are finite (NaN if undefined)."""
+    from scipy.stats import kendalltau
+
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return float("nan")
+    return float(kendalltau(x[ok], y[ok]).statistic)
+
+
+def vkdnw_entropy_of(vkdnw: float) -> float:
+    """``vkdnw-entropy`` from a ``vkdnw`` value (parameter tensors + entropy / log 10, entropy < log 10)."""
+    return (vkdnw - math.floor(vkdnw)) * math.log(10) if math.isfinite(vkdnw) else vkdnw
 
 
 def score_cell(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, proxies: list[str],
@@ -122,8 +138,7 @@ def score_cell(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, proxies: 
         scores.update(nasrank.compute_proxies(net, (x[:b], y[:b]), names, seed=seed))
     for p in wanted:
         if p in DERIVED:  # vkdnw's fractional part is its entropy / log(10)
-            v = scores[DERIVED[p]]
-            scores[p] = (v - math.floor(v)) * math.log(10) if math.isfinite(v) else v
+            scores[p] = vkdnw_entropy_of(scores[DERIVED[p]])
     return {p: scores[p] for p in proxies}
 
 

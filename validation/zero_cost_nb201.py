@@ -43,6 +43,9 @@ import torch
 import nasrank
 from nasrank.estimators.zero_cost import proxy_info
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _zero_cost import kendall, spearman, vkdnw_entropy_of  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / "validation" / "_cache"
@@ -104,16 +107,6 @@ def load_train_images(data_dir: Path) -> tuple[torch.Tensor, torch.Tensor, tuple
         sys.exit(f"CIFAR-10 training batches not found under {base}")
     return (torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)),
             (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "private pickle reader")
-
-
-def spearman(a: list[float], b: list[float]) -> tuple[float, int]:
-    from scipy.stats import spearmanr
-
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:  # too few, or constant: undefined
-        return float("nan"), int(ok.sum())
-    return float(spearmanr(x[ok], y[ok]).correlation), int(ok.sum())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       seed=args.seed, details=True)
                         for name, r in res.items():
                             scores[name], seconds[name] = r.value, r.seconds
-                    v = scores["vkdnw"]  # number of parameter tensors + entropy / log(10)
-                    scores["vkdnw-entropy"] = (v - math.floor(v)) * math.log(10) if math.isfinite(v) else v
+                    scores["vkdnw-entropy"] = vkdnw_entropy_of(scores["vkdnw"])
                 else:
                     scores.update(nasrank.compute_proxies(net, (x128[:64], y128[:64]), GROUP_64, seed=args.seed))
                     r128 = nasrank.compute_proxies(net, (x128, y128), GROUP_128, seed=args.seed)
@@ -261,16 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     rn, k = spearman([naswot.get(a, float("nan")) for a in archs], gv)
     print(f"(NASWOT published score vs cifar10-valid test acc on these cells: {rn:.3f}, n={k})")
     return 0
-
-
-def kendall(a, b) -> float:
-    from scipy.stats import kendalltau
-
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
-        return float("nan")
-    return float(kendalltau(x[ok], y[ok]).statistic)
 
 
 def report_new(recs: list[dict], gt: dict, space, args) -> int:
