@@ -352,3 +352,31 @@ def test_cli_bench_build_takes_config(tmp_path: Path) -> None:
                        "--config", "C=4", "--config", "layers=3", "--quiet"])
     assert rc == 0, err
     assert load_benchmark(str(out)).metadata["space_config"] == {"C": 4, "layers": 3}
+
+
+def test_cli_g_rea_with_an_ensemble_of_the_later_proxies(tmp_path: Path) -> None:
+    """``nasrank search --strategy g-rea --proxy ensemble:...`` pre-screens with a label-free
+    ensemble of the later proxies; the ensemble is part of the run's identity, and a misspelt
+    member is a one-line error naming the fix."""
+    db = tmp_path / "runs.db"
+    base = ["search", "--dataset", "digits", "--strategy", "g-rea", "--epochs", "1", "--budget", "3q",
+            "--C", "4", "--N", "1", "--pool-size", "4", "--train-size", "100", "--val-size", "50",
+            "--test-size", "50", "--batch-size", "50", "--store", str(db), "--json", "-q"]
+    rc, out, err = _cli([*base, "--proxy", "ensemble:zico,meco,flops"])
+    assert rc == 0, err
+    (row,) = json.loads(out)
+    assert row["strategy"] == "g-rea" and row["evaluations"] == 3 and math.isfinite(row["best_score"])
+    rc, out2, err = _cli([*base, "--proxy", "ensemble:zico,swap"])
+    assert rc == 0, err
+    assert json.loads(out2)[0]["run_id"] != row["run_id"]
+    rc, _, err = _cli([*base, "--proxy", "ensemble:zico,mecoo"])
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("Error: Unknown proxy 'mecoo'") and "Did you mean 'meco'" in err
+
+
+def test_cli_proxies_list_shows_the_later_proxies() -> None:
+    rc, out, err = _cli(["proxies", "--list", "--json"])
+    assert rc == 0, err
+    names = {r["name"] for r in json.loads(out)}
+    assert names >= {"zico", "meco", "swap", "az-nas-expressivity", "az-nas-progressivity",
+                     "az-nas-trainability", "vkdnw", "vkdnw-entropy", "ntk-cond", "linear-regions", "epe-nas"}

@@ -186,13 +186,26 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
     stem = f"{setup.tag}_seed{args.seed}_C{args.C}"
     cache_path = CACHE / f"{stem}{'.rev' if args.reverse else ''}.jsonl"
     done: dict[str, dict] = {}
-    for path in sorted(CACHE.glob(f"{stem}*.jsonl")):  # every process's file
-        for line in path.read_text().splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
-                done[rec["arch"]]["scores"].update(rec["scores"])
-                done[rec["arch"]]["seconds"] += rec["seconds"]
+    read_upto: dict[Path, int] = {}  # bytes of each process's file merged into ``done`` so far
+
+    def merge_caches(skip: Path | None = None) -> None:
+        """Merge the complete lines every process's cache file gained since the last call."""
+        for path in sorted(CACHE.glob(f"{stem}*.jsonl")):
+            if path == skip:
+                continue
+            with open(path, "rb") as fh:
+                fh.seek(read_upto.get(path, 0))
+                chunk = fh.read()
+            end = chunk.rfind(b"\n") + 1  # a line still being written is read next time
+            read_upto[path] = read_upto.get(path, 0) + end
+            for line in chunk[:end].decode().splitlines():
+                if line.strip():
+                    rec = json.loads(line)
+                    done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
+                    done[rec["arch"]]["scores"].update(rec["scores"])
+                    done[rec["arch"]]["seconds"] += rec["seconds"]
+
+    merge_caches()
 
     def missing(a: tuple[int, ...]) -> list[str]:
         have = done.get(space.to_str(a), {}).get("scores", {})
@@ -212,7 +225,8 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
                     print(f"stopping after {args.max_minutes} min (--max-minutes); run again to continue")
                     break
                 key = space.to_str(arch)
-                if key in done and not missing(arch):  # the other process did it meanwhile
+                merge_caches(skip=cache_path)  # what the other process finished meanwhile
+                if not missing(arch):
                     continue
                 t0 = time.perf_counter()
                 torch.manual_seed(args.seed)  # the same weight-init stream for every cell
@@ -314,7 +328,8 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
     emit("")
     emit("rho = Spearman vs val_accuracy on these cells; NASLib rho = NASLib's published score of the same proxy on the")
     emit("same cells; rho(ours,NASLib) = per-cell rank agreement of the two scores; published = " + setup.published_note)
-    emit(f"{'proxy':<22}{'sign':>5}{'n':>5}{'NaN':>5}{'rho':>8}{'NASLib rho':>12}{'rho(ours,NASLib)':>18}"
+    emit("tau = Kendall's tau vs val_accuracy; 'const' = the proxy has one value on every cell (no ranking)")
+    emit(f"{'proxy':<22}{'sign':>5}{'n':>5}{'NaN':>5}{'rho':>8}{'tau':>8}{'NASLib rho':>12}{'rho(ours,NASLib)':>18}"
          f"{'published':>11}")
     names = [p for p in proxies if any(p in r["scores"] for r in recs)]
     for name in names:
@@ -330,12 +345,23 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
             nl, agree = f"{r_n:.3f}", f"{r_a:.3f}"
         pub = setup.published.get(name)
         n_nan = int(np.sum(~np.isfinite(v)))
-        emit(f"{name:<22}{'+' if hib else '-':>5}{n:>5}{n_nan:>5}{rho:>8.3f}{nl:>12}{agree:>18}"
+        fin = v[np.isfinite(v)]
+        const = fin.size > 0 and np.ptp(fin) == 0
+        rho_s, tau_s = ("const", "const") if const else (f"{rho:.3f}", f"{kendall(v, val):.3f}")
+        emit(f"{name:<22}{'+' if hib else '-':>5}{n:>5}{n_nan:>5}{rho_s:>8}{tau_s:>8}{nl:>12}{agree:>18}"
              f"{(f'{pub:.3f}' if pub is not None else ''):>11}")
+    if {"ntk-cond", "linear-regions"} <= set(names):  # TE-NAS's rank combination of its two parts
+        from nasrank.estimators.zero_cost.te_nas import te_nas_rank
+
+        te = te_nas_rank(*(np.array([r["scores"].get(p, math.nan) for r in recs], float)
+                           for p in ("ntk-cond", "linear-regions")))
+        rho, n = spearman(te, val)
+        emit(f"{'TE-NAS rank':<22}{'+':>5}{n:>5}{int(np.sum(~np.isfinite(te))):>5}{rho:>8.3f}"
+             f"{kendall(te, val):>8.3f}")
     others = sorted(naslib_names - {p.replace('_b128', '') for p in names})
     for name in others:
         r_n, n = spearman(bench.scores(name)[rows], val)
-        emit(f"{name:<22}{'':>5}{n:>5}{'':>5}{'':>8}{r_n:>12.3f}{'(NASLib only)':>18}")
+        emit(f"{name:<22}{'':>5}{n:>5}{'':>5}{'':>8}{'':>8}{r_n:>12.3f}{'(NASLib only)':>18}")
     lines.extend(ensemble_lines(recs, val, names, space))
     text = "\n".join(lines)
     print(text)
