@@ -201,10 +201,20 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
             for line in chunk[:end].decode().splitlines():
                 if line.strip():
                     rec = json.loads(line)
-                    done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
-                    done[rec["arch"]]["scores"].update(rec["scores"])
-                    done[rec["arch"]]["seconds"] += rec["seconds"]
+                    have = done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
+                    if set(rec["scores"]) - set(have["scores"]):  # already merged: no time counted twice
+                        have["scores"].update(rec["scores"])
+                        have["seconds"] += rec["seconds"]
 
+    # the committed per-cell records (every finished score, kept in git) first: a fresh checkout
+    # resumes from them, and the local cache files add what was computed since
+    committed = RESULTS / f"{setup.tag}{'' if args.seed == 0 else f'_seed{args.seed}'}_C{args.C}_cells.jsonl"
+    if committed.exists():
+        for line in committed.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[rec["arch"]] = {"arch": rec["arch"], "scores": dict(rec["scores"]),
+                                     "seconds": float(rec["seconds"])}
     merge_caches()
 
     def missing(a: tuple[int, ...]) -> list[str]:
@@ -242,6 +252,10 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
                 print(f"{n}/{len(todo)}  {rec['seconds']:.1f}s/cell  elapsed {el / 60:.1f} min  "
                       f"eta {el / n * (len(todo) - n) / 60:.1f} min", flush=True)
 
+    if done:  # every score so far, one merged record per cell (plain data, kept in git)
+        tmp = committed.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+        tmp.replace(committed)
     return report(setup, bench, cells, done, proxies, args)
 
 
@@ -317,7 +331,7 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
     lines.extend(setup.notes)
     emit(f"continue: nice -n 15 python validation/{setup.tag}.py --C {args.C} --seed {args.seed}"
          f"{'' if args.num_cells is None else f' --num-cells {args.num_cells}'}"
-         f"{' --distinct' if args.distinct else ''}  (resumes from validation/_cache/)")
+         f"{' --distinct' if args.distinct else ''}  (resumes from validation/_cache/ and the committed _cells.jsonl)")
     if not recs:
         emit("no results yet")
         print("\n".join(lines))

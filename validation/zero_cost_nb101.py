@@ -12,8 +12,10 @@ Tab. 5.1 values (GradSign .449, synflow .363, NASWOT .324, grasp .315, fisher .3
 The published network (C=128, 3 stacks of 3 cells) costs minutes per cell on a CPU for all proxies;
 ``--C`` builds the same cells narrower and ``--num-cells`` / ``--proxies`` limit the run. The
 scale is printed in the result header. Per-cell results are appended as JSON lines to
-``validation/_cache/`` (one file per seed and width), so a run resumes where it stopped; a second
-process with ``--reverse`` shares the work. Usage::
+``validation/_cache/`` (one file per seed, width and process) and merged, one record per cell, into
+``validation/results/zero_cost_nb101_C{C}_cells.jsonl`` (kept in git), so a run resumes where it
+stopped, also on a fresh checkout; a second process with ``--reverse`` takes the cells from the
+other end and skips what the first one finished. Usage::
 
     nice -n 15 python validation/zero_cost_nb101.py --num-cells 500            # C=128 (slow)
     nice -n 15 python validation/zero_cost_nb101.py --C 16 --num-cells 100     # a CPU-sized run
