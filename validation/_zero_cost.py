@@ -84,25 +84,28 @@ def load_batch(data_dir: Path, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (ds.images[idx].float() / 255.0 - m) / s, ds.labels[idx]
 
 
+def _finite_pairs(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The pairs where both are finite, and whether a rank correlation of them is defined
+    (at least 3 pairs, neither side constant)."""
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    return x, y, bool(x.size >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0)
+
+
 def spearman(a: Any, b: Any) -> tuple[float, int]:
     from scipy.stats import spearmanr
 
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:  # too few, or constant: undefined
-        return float("nan"), int(ok.sum())
-    return float(spearmanr(x[ok], y[ok]).correlation), int(ok.sum())
+    x, y, defined = _finite_pairs(a, b)
+    return (float(spearmanr(x, y).correlation) if defined else float("nan")), len(x)
 
 
 def kendall(a: Any, b: Any) -> float:
     """Kendall's tau over the pairs where both are finite (NaN if undefined)."""
     from scipy.stats import kendalltau
 
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
-        return float("nan")
-    return float(kendalltau(x[ok], y[ok]).statistic)
+    x, y, defined = _finite_pairs(a, b)
+    return float(kendalltau(x, y).statistic) if defined else float("nan")
 
 
 def vkdnw_entropy_of(vkdnw: float) -> float:
@@ -188,6 +191,13 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
     done: dict[str, dict] = {}
     read_upto: dict[Path, int] = {}  # bytes of each process's file merged into ``done`` so far
 
+    def add(rec: dict) -> None:
+        """Merge one record; one whose scores are all known already adds no time (no double count)."""
+        have = done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
+        if set(rec["scores"]) - set(have["scores"]):
+            have["scores"].update(rec["scores"])
+            have["seconds"] += float(rec["seconds"])
+
     def merge_caches(skip: Path | None = None) -> None:
         """Merge the complete lines every process's cache file gained since the last call."""
         for path in sorted(CACHE.glob(f"{stem}*.jsonl")):
@@ -200,11 +210,7 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
             read_upto[path] = read_upto.get(path, 0) + end
             for line in chunk[:end].decode().splitlines():
                 if line.strip():
-                    rec = json.loads(line)
-                    have = done.setdefault(rec["arch"], {"arch": rec["arch"], "scores": {}, "seconds": 0.0})
-                    if set(rec["scores"]) - set(have["scores"]):  # already merged: no time counted twice
-                        have["scores"].update(rec["scores"])
-                        have["seconds"] += rec["seconds"]
+                    add(json.loads(line))
 
     # the committed per-cell records (every finished score, kept in git) first: a fresh checkout
     # resumes from them, and the local cache files add what was computed since
@@ -212,9 +218,7 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
     if committed.exists():
         for line in committed.read_text().splitlines():
             if line.strip():
-                rec = json.loads(line)
-                done[rec["arch"]] = {"arch": rec["arch"], "scores": dict(rec["scores"]),
-                                     "seconds": float(rec["seconds"])}
+                add(json.loads(line))
     merge_caches()
 
     def missing(a: tuple[int, ...]) -> list[str]:
@@ -245,9 +249,7 @@ def run(setup: Setup, argv: list[str] | None = None) -> int:
                 rec = {"arch": key, "scores": scores, "seconds": time.perf_counter() - t0}
                 out.write(json.dumps(rec) + "\n")
                 out.flush()
-                done.setdefault(key, {"arch": key, "scores": {}, "seconds": 0.0})
-                done[key]["scores"].update(scores)
-                done[key]["seconds"] += rec["seconds"]
+                add(rec)
                 el = time.perf_counter() - t_start
                 print(f"{n}/{len(todo)}  {rec['seconds']:.1f}s/cell  elapsed {el / 60:.1f} min  "
                       f"eta {el / n * (len(todo) - n) / 60:.1f} min", flush=True)

@@ -315,10 +315,9 @@ def report_new(recs: list[dict], gt: dict, space, args) -> int:
     row("TE-NAS rank", te_nas_rank(cols["ntk-cond"], cols["linear-regions"]), "64", "+", None)
     row("VKDNW aggregate", vkdnw_aggregate(cols["vkdnw"], cols["az-nas-expressivity"],
                                            cols["az-nas-trainability"], flops, jc), "64", "+", None)
-    # regularised SWAP: mu/sigma are not published for NB201; mu = the median parameter count of
-    # the cells (label-free), sigma over a grid; the best sigma is chosen *with* the labels
-    # mu = the median or the largest parameter count of the cells (label-free choices), sigma over
-    # a grid; the best pair is chosen *with* the labels, so it is an upper bound, not a result
+    # regularised SWAP (mu/sigma are not published for NB201): mu = the median or the largest
+    # parameter count of the cells (label-free choices), sigma over a grid; the best pair is
+    # chosen *with* the labels, so it is an upper bound, not a result
     p_k = params_m * 1000.0
     best = None
     for mu_name, mu in (("median", float(np.median(p_k))), ("largest", float(np.max(p_k)))):
