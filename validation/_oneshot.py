@@ -153,17 +153,24 @@ def cell(per_seed: list[Values], gt: dict[str, float], name: str, width: int) ->
     return f"{fmt(r, rs, n) + ' / ' + fmt(t, ts, n):>{width}}"
 
 
-def collect(methods: list[str], seeds: list[int], cache_of: Callable[[str, int], Path], n_subnets: int,
-            names: list[str], to_str: Callable[[tuple], str], committed: Path) -> dict[tuple[str, int], Values]:
-    """Every finished (method, seed): from its ranking cache when complete, else from the
-    committed values file (only rows with every wanted name)."""
-    old = read_values(committed)
+def collect(methods: list[str], seeds: list[int], sources: list[tuple[Callable[[str, int], Path], Path]],
+            n_subnets: int, names: list[str], to_str: Callable[[tuple], str]) -> dict[tuple[str, int], Values]:
+    """Every finished (method, seed), from the first of ``sources`` that has it whole: each source
+    is ``(cache_of, committed)``, a ranking cache per (method, seed) (used when complete) and a
+    committed values file (only rows with every wanted name). A run fine-tuned to a larger B
+    records the smaller budgets on the same trajectory (identical values), so its sources can
+    follow the run's own."""
+    olds = [read_values(committed) for _, committed in sources]
     table: dict[tuple[str, int], Values] = {}
     for m in methods:
         for sd in seeds:
-            results = load_results(cache_of(m, sd))
-            if results is not None and len(results) == n_subnets:
-                table[m, sd] = values_of(results, names, to_str)
-            elif len(old.get((m, sd), {})) == n_subnets and all(n in next(iter(old[m, sd].values())) for n in names):
-                table[m, sd] = old[m, sd]
+            for (cache_of, _), old in zip(sources, olds, strict=True):
+                results = load_results(cache_of(m, sd))
+                if results is not None and len(results) == n_subnets:
+                    table[m, sd] = values_of(results, names, to_str)
+                    break
+                rows = old.get((m, sd), {})
+                if len(rows) == n_subnets and all(n in next(iter(rows.values())) for n in names):
+                    table[m, sd] = rows
+                    break
     return table

@@ -11,9 +11,13 @@ CPU scale (the papers: 8-cell C=16 supernets on 32x32 CIFAR-10 on a GPU, 350-500
 cells) on 16x16 CIFAR-10, 3,072 training / 1,024 validation images. A DARTS path is ~10x an NB201
 path on CPU, so one (method, seed) at the defaults costs about an hour of one core per 100
 minibatches of fine-tuning; ``--subnets`` takes the first N cells of the file. Resumable like
-``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``). Usage::
+``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``). A run fine-tuned to a
+larger B records every smaller budget on the same trajectory, so the B = 100 report also reads the
+B = 300 runs (seed 000 publishes B = 200 / 300 for RandNAS only: run spos to 300, the rest to 100).
+Usage::
 
-    nice -n 10 python validation/oneshot_darts.py --methods spos,fairnas --seeds 0 --budgets 100
+    nice -n 10 python validation/oneshot_darts.py --methods spos --seeds 0 --budgets 100,200,300
+    nice -n 10 python validation/oneshot_darts.py --methods fairnas,multipath --seeds 0 --budgets 100
     python validation/oneshot_darts.py --report-only --budgets 100
 """
 
@@ -23,6 +27,7 @@ import argparse
 import ast
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -110,13 +115,24 @@ def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = logger(CACHE / "log.txt")
-    committed = RESULTS / f"oneshot_darts_C{args.C}_L{args.layers}_e{args.epochs}_B{max(args.budgets)}_values.csv"
+    stem = f"C{args.C}_L{args.layers}_e{args.epochs}_B"
 
-    def cache_of(method: str, seed: int) -> Path:
-        return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
+    def committed_of(B: int) -> Path:
+        return RESULTS / f"oneshot_darts_{stem}{B}_values.csv"
+
+    def cache_of(method: str, seed: int, B: int = max(args.budgets)) -> Path:
+        return CACHE / f"{tag(args, method, seed)}_B{B}.jsonl"
+
+    # a run fine-tuned to a larger B holds these budgets too (the same trajectory, identical
+    # values), so those runs' files are read after this run's own
+    bmax = max(args.budgets)
+    larger = {int(p.name.rsplit("_B", 1)[1].split("_")[0].split(".")[0])
+              for p in [*RESULTS.glob(f"oneshot_darts_{stem}*_values.csv"), *CACHE.glob(f"*_{stem}*.jsonl")]}
+    sources = [(partial(cache_of, B=b), committed_of(b)) for b in [bmax, *sorted(b for b in larger if b > bmax)]]
+    committed = committed_of(bmax)
 
     def finished(methods: list[str] = args.methods, seeds: list[int] = args.seeds) -> dict:
-        return collect(methods, seeds, cache_of, len(archs), names(args), space.to_str, committed)
+        return collect(methods, seeds, sources, len(archs), names(args), space.to_str)
 
     if not args.report_only:
         spec = DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)

@@ -162,7 +162,7 @@ def main() -> None:
         return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
 
     def finished(methods: list[str] = args.methods, seeds: list[int] = args.seeds) -> dict:
-        return collect(methods, seeds, cache_of, args.subnets, names(args), space.to_str, committed)
+        return collect(methods, seeds, [(cache_of, committed)], args.subnets, names(args), space.to_str)
 
     if not args.report_only:
         spec = data_spec(root)
