@@ -24,6 +24,19 @@ from nasrank.oneshot import (
     train_supernet,
 )
 
+METHODS = ("spos", "fairnas", "multipath", "reptile", "metaprox")
+LABEL = {"spos": "RandNAS/SPOS", "fairnas": "FairNAS", "multipath": "MultiPath", "reptile": "Reptile",
+         "metaprox": "Metaprox", "multipath+metaprox": "MP+Metaprox"}
+ESTIMATORS = ("tse", "tse-ema", "sovl", "val_acc", "tl-mini")
+# with the inherited weights: whole-set val acc (B=0); the first minibatch's training loss and
+# the first validation minibatch's accuracy, both computed before any fine-tuning step (B=1)
+INHERITED = ("val_acc@0", "tl-mini@1", "val_acc_mini@1")
+
+
+def names(budgets: list[int]) -> list[str]:
+    """The value names of a run: every estimator at every budget, then the inherited ones."""
+    return [f"{e}@{B}" for B in budgets for e in ESTIMATORS] + list(INHERITED)
+
 
 def logger(path: Path) -> Callable[[str], None]:
     """``log(msg)``: print, and append with a timestamp to ``path``."""

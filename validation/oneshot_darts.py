@@ -34,7 +34,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, require  # noqa: E402
-from _oneshot import cell, collect, logger, train_and_rank, write_values  # noqa: E402
+from _oneshot import (  # noqa: E402
+    ESTIMATORS,
+    INHERITED,
+    LABEL,
+    METHODS,
+    cell,
+    collect,
+    logger,
+    names,
+    train_and_rank,
+    write_values,
+)
 
 from nasrank.data import DataSpec  # noqa: E402
 from nasrank.spaces import DARTSSpace  # noqa: E402
@@ -42,9 +53,6 @@ from nasrank.spaces import DARTSSpace  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "validation" / "_cache" / "oneshot_darts"
 RESULTS = REPO / "validation" / "results"
-METHODS = ("spos", "fairnas", "multipath", "reptile", "metaprox")
-LABEL = {"spos": "RandNAS/SPOS", "fairnas": "FairNAS", "multipath": "MultiPath", "reptile": "Reptile",
-         "metaprox": "Metaprox"}
 # NASLib's "compact" DARTS encoding: per cell 8 (input, op) pairs, op indices in this order
 NASLIB_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
               "dil_conv_5x5")
@@ -59,8 +67,6 @@ PAPER_002 = {"tse": {"spos": .18, "fairnas": .43, "multipath": .38, "reptile": .
              "tl-mini@1": {"spos": .02, "fairnas": .23, "multipath": .23, "reptile": .20, "metaprox": .26},
              "val_acc@0": {"spos": .17, "fairnas": .19, "multipath": .19, "reptile": .16, "metaprox": .08},
              "val_acc_mini@1": {"spos": .15, "fairnas": .21, "multipath": .12, "reptile": .12, "metaprox": .06}}
-ESTIMATORS = ("tse", "tse-ema", "sovl", "val_acc", "tl-mini")
-INHERITED = ("val_acc@0", "tl-mini@1", "val_acc_mini@1")
 
 
 def naslib_cells(path: Path) -> dict[tuple, float]:
@@ -83,9 +89,6 @@ def naslib_cells(path: Path) -> dict[tuple, float]:
 def tag(args: argparse.Namespace, method: str, seed: int) -> str:
     return f"{method}_s{seed}_C{args.C}_L{args.layers}_e{args.epochs}"
 
-
-def names(args: argparse.Namespace) -> list[str]:
-    return [f"{e}@{B}" for B in args.budgets for e in ESTIMATORS] + list(INHERITED)
 
 
 def main() -> None:
@@ -132,7 +135,7 @@ def main() -> None:
     committed = committed_of(bmax)
 
     def finished(methods: list[str] = args.methods, seeds: list[int] = args.seeds) -> dict:
-        return collect(methods, seeds, sources, len(archs), names(args), space.to_str)
+        return collect(methods, seeds, sources, len(archs), names(args.budgets), space.to_str)
 
     if not args.report_only:
         spec = DataSpec("cifar10", root=str(root), image_size=16, train_size=3072, val_size=1024, test_size=0, seed=0)
@@ -145,7 +148,7 @@ def main() -> None:
                                CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl", args.quiet, log)
     table = finished()
     if table:
-        write_values(committed, table, names(args), {"NB301": gt})
+        write_values(committed, table, names(args.budgets), {"NB301": gt})
     done: dict[str, list] = {}
     for (method, _seed), vals in sorted(table.items(), key=lambda kv: (args.methods.index(kv[0][0]), kv[0][1])):
         done.setdefault(method, []).append(vals)

@@ -37,7 +37,18 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import data_dir, load_nb201_csv, require  # noqa: E402
-from _oneshot import cell, collect, logger, train_and_rank, write_values  # noqa: E402
+from _oneshot import (  # noqa: E402
+    ESTIMATORS,
+    INHERITED,
+    LABEL,
+    METHODS,
+    cell,
+    collect,
+    logger,
+    names,
+    train_and_rank,
+    write_values,
+)
 
 from nasrank.benchmarks import load_benchmark  # noqa: E402
 from nasrank.data import DataSpec  # noqa: E402
@@ -46,9 +57,6 @@ from nasrank.spaces import NB201Space  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "validation" / "_cache" / "oneshot_nb201"
 RESULTS = REPO / "validation" / "results"
-METHODS = ("spos", "fairnas", "multipath", "reptile", "metaprox")
-LABEL = {"spos": "RandNAS/SPOS", "fairnas": "FairNAS", "multipath": "MultiPath", "reptile": "Reptile",
-         "metaprox": "Metaprox", "multipath+metaprox": "MP+Metaprox"}
 
 # seed 000 Tab. 4, NB201-CIFAR10: {B: {estimator: {method: (rho, rho_sd, top10, top10_sd)}}}
 PAPER_000 = {
@@ -76,10 +84,6 @@ PAPER_002 = {
     "val_acc_mini@1": {"spos": (.71, .05, 91.83, .70), "fairnas": (.69, .11, 92.93, .06), "multipath": (.66, .19, 91.69, .97),
                        "reptile": (.74, .21, 92.37, .25), "metaprox": (.76, .08, 91.60, .87)},
 }
-ESTIMATORS = ("tse", "tse-ema", "sovl", "val_acc", "tl-mini")
-# with the inherited weights: whole-set val acc (B=0); the first minibatch's training loss and
-# the first validation minibatch's accuracy, both computed before any fine-tuning step (B=1)
-INHERITED = ("val_acc@0", "tl-mini@1", "val_acc_mini@1")
 
 
 def data_spec(root: Path) -> DataSpec:
@@ -90,9 +94,6 @@ def data_spec(root: Path) -> DataSpec:
 def tag(args: argparse.Namespace, method: str, seed: int) -> str:
     return f"{method}_s{seed}_e{args.epochs}"
 
-
-def names(args: argparse.Namespace) -> list[str]:
-    return [f"{e}@{B}" for B in args.budgets for e in ESTIMATORS] + list(INHERITED)
 
 
 def report(args: argparse.Namespace, table: dict, gts: dict[str, dict], lines: list[str]) -> None:
@@ -162,7 +163,7 @@ def main() -> None:
         return CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl"
 
     def finished(methods: list[str] = args.methods, seeds: list[int] = args.seeds) -> dict:
-        return collect(methods, seeds, [(cache_of, committed)], args.subnets, names(args), space.to_str)
+        return collect(methods, seeds, [(cache_of, committed)], args.subnets, names(args.budgets), space.to_str)
 
     if not args.report_only:
         spec = data_spec(root)
@@ -175,7 +176,7 @@ def main() -> None:
                                log)
     table = finished()
     if table:
-        write_values(committed, table, names(args), gts)
+        write_values(committed, table, names(args.budgets), gts)
     lines = [f"One-shot NB201 (CPU scale: C=8, N=1, 16x16 CIFAR-10, 3,072 train / 1,024 val images, "
              f"{args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
              f"{args.subnets} nb201-mini cells as subnets",
