@@ -24,8 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import ast
-import json
 import sys
 from functools import partial
 from pathlib import Path
@@ -47,15 +45,12 @@ from _oneshot import (  # noqa: E402
     write_values,
 )
 
+from nasrank.benchmarks.naslib_zc_301 import NASLibNB301Benchmark  # noqa: E402
 from nasrank.data import DataSpec  # noqa: E402
-from nasrank.spaces import DARTSSpace  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "validation" / "_cache" / "oneshot_darts"
 RESULTS = REPO / "validation" / "results"
-# NASLib's "compact" DARTS encoding: per cell 8 (input, op) pairs, op indices in this order
-NASLIB_OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
-              "dil_conv_5x5")
 # published: seed 000 Tab. 2/4 (DARTS, RandNAS, B=100/200/300) and seed 002 Tab. 4.2 (SoTL after 100)
 PAPER_000 = {100: {"tse": (.30, .04, 93.64), "val_acc": (.11, .04, 93.20), "sovl": (.10, .04, 93.21),
                    "tl-mini": (.05, .03, 93.38)},
@@ -67,23 +62,6 @@ PAPER_002 = {"tse": {"spos": .18, "fairnas": .43, "multipath": .38, "reptile": .
              "tl-mini@1": {"spos": .02, "fairnas": .23, "multipath": .23, "reptile": .20, "metaprox": .26},
              "val_acc@0": {"spos": .17, "fairnas": .19, "multipath": .19, "reptile": .16, "metaprox": .08},
              "val_acc_mini@1": {"spos": .15, "fairnas": .21, "multipath": .12, "reptile": .12, "metaprox": .06}}
-
-
-def naslib_cells(path: Path) -> dict[tuple, float]:
-    """``{our DARTS arch: NB301 val accuracy %}`` of the cells in a NASLib zc_nasbench301 file."""
-    data = json.loads(path.read_text())["cifar10"]
-    space = DARTSSpace()
-    out: dict[tuple, float] = {}
-    for key, rec in data.items():
-        cells = ast.literal_eval(key)
-        arch: list[int] = []
-        for pairs in cells:
-            for inp, op in pairs:
-                arch += [1 + int(op), int(inp)]  # our op indices start with 'none' at 0
-        a = space.validate(tuple(arch))
-        assert space.to_str(a).count(NASLIB_OPS[0]) == sum(op == 0 for c in cells for _, op in c)
-        out[a] = float(rec["val_accuracy"])
-    return out
 
 
 def tag(args: argparse.Namespace, method: str, seed: int) -> str:
@@ -111,10 +89,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     root = data_dir(args.data_dir)
     require(root / "cifar10", "CIFAR-10")
-    gt_all = naslib_cells(require(root / "naslib_zc" / "zc_nasbench301.json", "NASLib's NAS-Bench-301 cells"))
-    archs = list(gt_all)[: args.subnets]
-    space = DARTSSpace()
-    gt = {space.to_str(a): gt_all[a] for a in archs}
+    bench = NASLibNB301Benchmark(require(root / "naslib_zc" / "zc_nasbench301.json", "NASLib's NAS-Bench-301 cells"))
+    archs = [tuple(a) for a in bench.archs()][: args.subnets]
+    space = bench.space
+    gt = {space.to_str(a): 100 * bench.query(a, "val_acc") for a in archs}  # NB301 val accuracy, %
     CACHE.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = logger(CACHE / "log.txt")
@@ -145,7 +123,7 @@ def main() -> None:
                     continue
                 train_and_rank("darts", method, seed, {"C": args.C, "layers": args.layers}, args.epochs,
                                args.budgets, spec, archs, CACHE / f"{tag(args, method, seed)}.safetensors",
-                               CACHE / f"{tag(args, method, seed)}_B{max(args.budgets)}.jsonl", args.quiet, log)
+                               cache_of(method, seed), args.quiet, log)
     table = finished()
     if table:
         write_values(committed, table, names(args.budgets), {"NB301": gt})
