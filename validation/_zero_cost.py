@@ -309,6 +309,41 @@ def ensemble_lines(recs: list[dict], val: np.ndarray, names: list[str], space: A
     return out
 
 
+def width_lines(setup: Setup, bench: Any, recs: list[dict], names: list[str], args: argparse.Namespace) -> list[str]:
+    """For every other width with committed scores: per proxy, on the cells both widths scored,
+    the rank agreement of the two widths' scores and each width's Spearman with val_accuracy."""
+    seed_part = "" if args.seed == 0 else f"_seed{args.seed}"
+    mine = {r["arch"]: r["scores"] for r in recs}
+    index = {a: i for i, a in enumerate(bench.archs())}
+    val_all = bench.table("val_acc")
+    out: list[str] = []
+    for path in sorted(RESULTS.glob(f"{setup.tag}{seed_part}_C*_cells.jsonl")):
+        other = int(path.name[len(f"{setup.tag}{seed_part}_C"):].split("_")[0])
+        if other == args.C:
+            continue
+        theirs = {}
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                theirs[rec["arch"]] = rec["scores"]
+        shared = [a for a in mine if a in theirs]
+        rows = [(name, [a for a in shared if name in mine[a] and name in theirs[a]]) for name in names]
+        rows = [(name, cells) for name, cells in rows if len(cells) >= 10]
+        if not rows:
+            continue
+        out += ["", f"width: our scores at C={args.C} vs C={other} (validation/results/{path.name}) on the cells "
+                    "both scored; rho(C,Cx) = rank agreement of the two widths' scores, rho@C = Spearman vs val_accuracy",
+                f"{'proxy':<22}{'n':>5}{'rho(C,Cx)':>12}{f'rho@C{args.C}':>10}{f'rho@C{other}':>10}"]
+        for name, cells in rows:
+            a = np.array([mine[c][name] for c in cells], float)
+            b = np.array([theirs[c][name] for c in cells], float)
+            v = val_all[[index[bench.space.from_str(c)] for c in cells]]
+            fmt3 = [f"{x:.3f}" if math.isfinite(x) else "-" for x in (spearman(a, b)[0], spearman(a, v)[0],
+                                                                      spearman(b, v)[0])]
+            out.append(f"{name:<22}{len(cells):>5}{fmt3[0]:>12}{fmt3[1]:>10}{fmt3[2]:>10}")
+    return out
+
+
 def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[str, dict],
            proxies: list[str], args: argparse.Namespace) -> int:
     space = bench.space
@@ -325,15 +360,17 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
          f"{' -- PARTIAL' if partial else ''}; {setup.network(args.C)}"
          f"{'' if args.C == setup.default_C else f' (NOT the published width C={setup.default_C})'}")
     if recs:
+        later = ", ".join(f"{p} {b}" for p, b in (("zico", 128), ("meco", 1), ("swap", 16), ("epe-nas", 256))
+                          if p in proxies)
+        later = f"; later proxies at their authors' size: {later}" if later else ""
         emit(f"protocol: one CIFAR-10 training batch (seed {args.seed}), train mode, batch 64 "
-             f"(nwot, gradsign, jacob_cov_b128: 128; zen: 16; later proxies at their authors' size: "
-             f"zico 128, meco 1, swap 16, epe-nas 256); same weight seed for every cell; "
+             f"(nwot, gradsign, jacob_cov_b128: 128; zen: 16{later}); same weight seed for every cell; "
              f"compute {wall / 60:.1f} min ({wall / len(recs):.1f} s/cell, "
              f"{args.threads} thread(s), shared CPU)")
     lines.extend(setup.notes)
     emit(f"continue: nice -n 15 python validation/{setup.tag}.py --C {args.C} --seed {args.seed}"
          f"{'' if args.num_cells is None else f' --num-cells {args.num_cells}'}"
-         f"{' --distinct' if args.distinct else ''}  (resumes from validation/_cache/ and the committed _cells.jsonl)")
+         f"{' --distinct' if args.distinct else ''}{f' --proxies {args.proxies}' if args.proxies else ''}  (resumes from validation/_cache/ and the committed _cells.jsonl)")
     if not recs:
         emit("no results yet")
         print("\n".join(lines))
@@ -378,6 +415,7 @@ def report(setup: Setup, bench: Any, cells: list[tuple[int, ...]], done: dict[st
     for name in others:
         r_n, n = spearman(bench.scores(name)[rows], val)
         emit(f"{name:<22}{'':>5}{n:>5}{'':>5}{'':>8}{'':>8}{r_n:>12.3f}{'(NASLib only)':>18}")
+    lines.extend(width_lines(setup, bench, recs, names, args))
     lines.extend(ensemble_lines(recs, val, names, space))
     text = "\n".join(lines)
     print(text)
