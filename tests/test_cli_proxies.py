@@ -42,6 +42,19 @@ def test_proxies_list(capsys):
     assert {r["name"] for r in rows} >= {"gradsign", "nwot", "zen"}
 
 
+def test_proxies_list_table_piped_keeps_whole_names_one_line_each(capsys):
+    """Piped output (not a terminal) is not wrapped at 80 columns: every proxy name appears
+    whole, on a line with its summary."""
+    from nasrank.estimators.zero_cost import list_proxies, proxy_info
+
+    assert main(["proxies", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in list_proxies():
+        row = [ln for ln in lines if ln.startswith(f"│ {name} ")]
+        assert len(row) == 1, name
+        assert proxy_info(name)["summary"].split()[0] in row[0]
+
+
 def test_proxies_on_any_space_with_its_own_build_options(capsys):
     """The network is the space's standard one changed by --config: NB201 C=16, N=5 by default;
     a macro space takes its own options (and rejects NB201's)."""

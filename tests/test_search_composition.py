@@ -288,6 +288,24 @@ def test_assemble_and_run_match_the_driver(tmp_path: Path) -> None:
     assert again.run_id == res[1].run_id
 
 
+def test_assisted_runs_with_different_proxies_are_stored_and_reported_apart(tmp_path: Path) -> None:
+    """The stored run configuration names the scorer, and the report keeps one curve per proxy
+    (runs that differ only in the proxy are different searches)."""
+    from nasrank.search import anytime_curves, load_runs
+
+    store = tmp_path / "runs.db"
+    for proxy in ("params", "flops", "ensemble:params,flops"):
+        with assemble(SearchConfig(benchmark="nb201-mini", strategy="g-rea", proxy=proxy, budget="6q", seeds=(0,),
+                                   params={"population_size": 3}, store=store)) as setup:
+            setup.run()
+    runs = load_runs(store)
+    assert sorted(nasrank.search.scorer_label(r["config"]["scorer"]) for r in runs) == \
+        ["ensemble:params,flops", "flops", "params"]
+    groups = sorted(c.group for c in anytime_curves(runs))
+    assert len(groups) == 3 and all(g.startswith("g-rea / ") for g in groups)
+    assert [g.rsplit(" / ", 1)[1] for g in groups] == ["ensemble:params,flops", "flops", "params"]
+
+
 def test_live_deadline_only_for_one_live_run_with_a_time_budget() -> None:
     with assemble(SearchConfig(epochs=1, budget="100s", train_size=100, val_size=50, test_size=50, batch_size=50)) as setup:
         assert setup.deadline == pytest.approx(setup.started + 100 - 2.0)

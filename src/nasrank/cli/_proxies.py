@@ -208,7 +208,12 @@ def _print_table(header: list[str], rows: list[list[str]], title: str | None = N
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*header, title=title)
+    table = Table(title=title)
+    for i, name in enumerate(header):  # the first column holds names: never cut or wrapped
+        table.add_column(name, no_wrap=i == 0)
     for r in rows:
         table.add_row(*r)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped / captured output: one line per row, not wrapped at 80 columns
+        console = Console(width=250)
+    console.print(table)

@@ -45,9 +45,11 @@ from ._reinforce import AssistedReinforce, Reinforce
 from ._report import (
     AnytimeCurve,
     anytime_curves,
+    group_label,
     incumbent_at,
     load_runs,
     plot_anytime,
+    scorer_label,
     write_report,
 )
 from ._scorers import ProxyScorer, Scorer, TableScorer, pick_best
@@ -75,6 +77,7 @@ __all__ = [
     "SearchConfig", "SearchSetup", "assemble", "build_evaluator", "build_scorer", "parse_seeds",
     "parse_assignments", "proxy_table_scorer",
     "Budget", "parse_budget", "SearchResult", "run_search", "run_searches", "run_id_for",
-    "AnytimeCurve", "anytime_curves", "incumbent_at", "load_runs", "plot_anytime", "write_report",
+    "AnytimeCurve", "anytime_curves", "group_label", "incumbent_at", "load_runs", "plot_anytime",
+    "scorer_label", "write_report",
     "html_report_data", "render_html", "write_html_report",
 ]

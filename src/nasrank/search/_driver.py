@@ -318,10 +318,11 @@ def _search(
     best: dict[str, Any] | None = None
 
     if st is not None:
+        scorer = getattr(strategy, "scorer", None)
         row = st.start_search_run(run_id, {
             "strategy": strategy.name, "params": strategy.params(), "evaluator": evaluator.config(),
             "label": evaluator.label(), "seed": strategy.seed, "budget": [budget.amount, budget.unit],
-            "cost_unit": evaluator.cost_unit,
+            "cost_unit": evaluator.cost_unit, **({} if scorer is None else {"scorer": scorer.config()}),
         })
         if row["state"] is not None:
             s = row["state"]

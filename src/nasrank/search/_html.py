@@ -35,7 +35,7 @@ import numpy as np
 from .._validate import atomic_write, check_int, output_file
 from ..evaluation.metrics import kendall_tau, spearman
 from ..exceptions import ConfigError, MissingDependencyError
-from ._report import anytime_curves, load_runs, plot_anytime, report_values
+from ._report import anytime_curves, group_label, load_runs, plot_anytime, report_values
 
 __all__ = ["html_report_data", "render_html", "write_html_report", "SECTIONS"]
 
@@ -43,10 +43,6 @@ __all__ = ["html_report_data", "render_html", "write_html_report", "SECTIONS"]
 SECTIONS = ("summary", "configuration", "anytime", "best", "correlations", "environment")
 
 _PACKAGES = ("nasrank", "torch", "numpy", "scipy", "matplotlib", "optuna", "ray", "transformers", "lightning")
-
-
-def _group(config: Mapping[str, Any]) -> str:
-    return f"{config.get('strategy')} / {config.get('label', 'evaluator')}"
 
 
 def _finite(v: Any) -> float:
@@ -77,7 +73,7 @@ def _architectures(runs: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dic
     """Per group: every architecture evaluated at full fidelity, its mean score and metrics."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for r in runs:
-        archs = out.setdefault(_group(r["config"]), {})
+        archs = out.setdefault(group_label(r["config"]), {})
         for s in _full_steps(r["steps"]):
             a = archs.setdefault(s["arch"], {"arch": s["arch"], "scores": [], "metrics": {}, "runs": set(),
                                              "first_step": s.get("step")})
@@ -277,7 +273,7 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes | None] | No
     note = image_note or "plots not drawn (--no-plot)"
     runs = data["runs"]
     env = data["environment"]
-    groups = sorted({_group(r["config"]) for r in runs})
+    groups = sorted({group_label(r["config"]) for r in runs})
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nasrank report: "
              f"{_e(os.path.basename(data['store']))}</title><style>{_CSS}</style></head><body>",
              "<h1>nasrank search report</h1>"]
@@ -310,7 +306,7 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes | None] | No
                           indent=2, sort_keys=True, default=str)
         if text not in seen:
             seen.add(text)
-            configs.append(f"<p>{_e(_group(c))}</p><pre>{_e(text)}</pre>")
+            configs.append(f"<p>{_e(group_label(c))}</p><pre>{_e(text)}</pre>")
     parts.append('<section id="configuration"><h2>Run configuration</h2>'
                  + _table(["run", "strategy", "seed", "evaluator", "budget", "status", "steps", "spent"], rows,
                           [False, False, True, False, False, False, True, True])

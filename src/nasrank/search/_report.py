@@ -6,7 +6,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ class AnytimeCurve:
     """Mean +- standard error over seeds of the incumbent's value vs cumulative cost.
 
     Attributes:
-        group: ``"strategy / evaluator"`` label.
+        group: ``"strategy / evaluator"`` label (``/ scorer`` for proxy-assisted runs; :func:`group_label`).
         value: Which value is tracked (``"test_acc"`` of the incumbent, or ``"score"``).
         grid: Cost values (x axis).
         mean: Mean over the runs that have an incumbent at that cost (NaN before any).
@@ -86,9 +86,41 @@ def load_runs(store: Any) -> list[dict[str, Any]]:
     return runs
 
 
-def _group(run: dict[str, Any]) -> str:
-    c = run["config"]
-    return f"{c['strategy']} / {c.get('label', 'evaluator')}"
+def scorer_label(config: Mapping[str, Any] | None) -> str | None:
+    """Short name of a proxy-assisted strategy's scorer from its stored ``config()``, or ``None``.
+
+    Example:
+        >>> scorer_label({"kind": "ensemble", "mode": "log",
+        ...               "members": [{"kind": "proxy", "proxy": "nwot"}, {"kind": "table", "name": "t"}]})
+        'ensemble-log:nwot,t'
+        >>> scorer_label(None) is None
+        True
+    """
+    if not config:
+        return None
+    kind = config.get("kind")
+    if kind == "proxy":
+        return str(config.get("proxy"))
+    if kind == "table":
+        return str(config.get("name"))
+    if kind == "ensemble":
+        members = ",".join(scorer_label(m) or "?" for m in config.get("members", []))
+        return f"ensemble{'-log' if config.get('mode') == 'log' else ''}:{members}"
+    if kind == "combiner":
+        members = ",".join(scorer_label(m) or "?" for m in dict(config.get("members", {})).values())
+        return f"{config.get('model')}:{members}"
+    return str(kind)
+
+
+def group_label(config: Mapping[str, Any]) -> str:
+    """``strategy / evaluator`` (``/ scorer`` for proxy-assisted runs): the curve a run joins.
+
+    Example:
+        >>> group_label({"strategy": "g-rea", "label": "nb201 val_acc", "scorer": {"kind": "proxy", "proxy": "nwot"}})
+        'g-rea / nb201 val_acc / nwot'
+    """
+    scorer = scorer_label(config.get("scorer"))
+    return f"{config.get('strategy')} / {config.get('label', 'evaluator')}" + (f" / {scorer}" if scorer else "")
 
 
 def anytime_curves(runs: Sequence[dict[str, Any]], value: str | None = None, points: int = 200) -> list[AnytimeCurve]:
@@ -114,7 +146,7 @@ def anytime_curves(runs: Sequence[dict[str, Any]], value: str | None = None, poi
         ) else "score"
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault(_group(r), []).append(r)
+        groups.setdefault(group_label(r["config"]), []).append(r)
     out = []
     for g, rs in groups.items():
         lo = min(s["spent"] for r in rs for s in r["steps"] if s["spent"] > 0) if any(
