@@ -242,14 +242,15 @@ def write_report(store: Any, out: str | os.PathLike, value: str | None = None, p
         for c in curves for x, m, se, n in zip(c.grid, c.mean, c.sem, c.n, strict=False)
     ]
     step_rows = [
-        [r["run_id"], r["config"]["strategy"], r["config"].get("label"), r["config"].get("seed"), s["step"],
+        [r["run_id"], r["config"]["strategy"], r["config"].get("label"), scorer_label(r["config"].get("scorer")),
+         r["config"].get("seed"), s["step"],
          s["arch"], s.get("fidelity"), s.get("score"), s.get("cost"), s.get("spent"), s.get("status"),
          s.get("reused"), (s.get("metrics") or {}).get("test_acc"), s.get("best_arch"), s.get("best_score"),
          (s.get("best_metrics") or {}).get("test_acc")]
         for r in runs for s in r["steps"]
     ]
     anytime_csv = _csv_bytes(["group", "value", "cost", "mean", "sem", "n_runs"], curve_rows)
-    runs_csv = _csv_bytes(["run_id", "strategy", "evaluator", "seed", "step", "arch", "fidelity", "score", "cost",
+    runs_csv = _csv_bytes(["run_id", "strategy", "evaluator", "scorer", "seed", "step", "arch", "fidelity", "score", "cost",
                            "spent", "status", "reused", "test_acc", "best_arch", "best_score", "best_test_acc"],
                           step_rows)
     out.mkdir(exist_ok=True)
