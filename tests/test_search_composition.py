@@ -5,6 +5,7 @@ assembly of a search (``SearchConfig`` -> ``assemble``) and ``--config`` on the 
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import math
@@ -304,10 +305,8 @@ def test_assisted_runs_with_different_proxies_are_stored_and_reported_apart(tmp_
     groups = sorted(c.group for c in anytime_curves(runs))
     assert len(groups) == 3 and all(g.startswith("g-rea / ") for g in groups)
     assert [g.rsplit(" / ", 1)[1] for g in groups] == ["ensemble:params,flops", "flops", "params"]
-    import csv
-
     rep = nasrank.search.write_report(store, tmp_path / "rep", plot=False)
-    rows = list(csv.DictReader(open(rep["runs_csv"])))
+    rows = list(csv.DictReader(rep["runs_csv"].read_text().splitlines()))
     assert len(rows) == 3 * 6 and {r["scorer"] for r in rows} == {"ensemble:params,flops", "flops", "params"}
 
 
