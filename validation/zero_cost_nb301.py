@@ -12,7 +12,9 @@ Before scoring, the script checks the NASLib key -> genotype mapping on all 725 
 
 Usage::
 
-    nice -n 15 python validation/zero_cost_nb301.py                       # C=32, all 725 cells (slow)
+    nice -n 15 python validation/zero_cost_nb301.py --proxies grad_norm,snip,grasp,fisher,plain,jacob_cov,synflow,params,flops,l2_norm,nwot,gradsign,zen,jacob_cov_b128
+                                                                          # C=32, the seeds' proxies, 725 cells (~30 CPU-s/cell)
+    nice -n 15 python validation/zero_cost_nb301.py                       # C=32, every proxy (ntk-cond, vkdnw: minutes/cell)
     nice -n 15 python validation/zero_cost_nb301.py --C 8 --num-cells 200 # a CPU-sized run
     python validation/zero_cost_nb301.py --C 8 --report-only              # table from the cache
 """
