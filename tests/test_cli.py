@@ -17,6 +17,19 @@ def test_spaces_list(capsys):
     assert any({"name": "nb201", "size": 15625}.items() <= r.items() for r in rows)
 
 
+def test_spaces_list_table_piped_one_line_per_space(capsys):
+    """Piped output is not wrapped at 80 columns: each space is one row line with its whole
+    description (the layout ``proxies --list`` and ``correlate`` share)."""
+    assert main(["spaces", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert main(["spaces", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for r in rows:
+        row = [ln for ln in lines if ln.startswith(f"│ {r['name']} ")]
+        assert len(row) == 1, r["name"]
+        assert r["description"] in row[0]
+
+
 def test_spaces_show_json(capsys):
     assert main(["spaces", "show", "nb201", "--arch", ARCH, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

@@ -11,10 +11,22 @@ import typer
 
 __all__ = ["Terminated", "invocation", "config_option", "C_option", "N_option", "device_option",
            "precision_option", "compile_option", "channels_last_option", "workers_per_device_option",
-           "gpus_per_task_option", "fnum", "set_threads", "load_ground_truth", "training_interrupted"]
+           "gpus_per_task_option", "fnum", "set_threads", "load_ground_truth", "training_interrupted",
+           "print_table"]
 
 #: Arguments of the running command (recorded by commands that write provenance).
 invocation: list[str] = []
+
+
+def print_table(table: Any) -> None:
+    """Print a rich table on stdout. Piped or captured output (not a terminal) is laid out 250
+    columns wide instead of 80, so rows stay whole lines that scripts can grep."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=250)
+    console.print(table)
 
 
 class Terminated(KeyboardInterrupt):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ._common import print_table
+
 if TYPE_CHECKING:
     from ..evaluation.correlate import CorrelationRow
 
@@ -183,7 +185,6 @@ def _span(values: list[int]) -> str:
 
 
 def _print_table(rows: list[CorrelationRow], title: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     ests = list(dict.fromkeys(r.estimator for r in rows))
@@ -206,7 +207,4 @@ def _print_table(rows: list[CorrelationRow], title: str) -> None:
     if any(r.n_fit for r in rows):
         table.add_row("fitted on", *[_span([r.n_fit for r in by_est[e]]) if by_est[e][0].n_fit else "-"
                                      for e in ests])
-    console = Console()
-    if not console.is_terminal:  # piped / captured output: do not wrap at 80 columns
-        console = Console(width=250)
-    console.print(table)
+    print_table(table)

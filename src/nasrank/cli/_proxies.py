@@ -18,6 +18,7 @@ from ._common import (
     config_option,
     device_option,
     gpus_per_task_option,
+    print_table,
     workers_per_device_option,
 )
 
@@ -205,7 +206,6 @@ def table_cmd(
 
 
 def _print_table(header: list[str], rows: list[list[str]], title: str | None = None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
@@ -213,7 +213,4 @@ def _print_table(header: list[str], rows: list[list[str]], title: str | None = N
         table.add_column(name, no_wrap=i == 0)
     for r in rows:
         table.add_row(*r)
-    console = Console()
-    if not console.is_terminal:  # piped / captured output: one line per row, not wrapped at 80 columns
-        console = Console(width=250)
-    console.print(table)
+    print_table(table)

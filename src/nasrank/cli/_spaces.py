@@ -7,6 +7,7 @@ import json
 import typer
 
 from .. import create_space, list_spaces
+from ._common import print_table
 
 app = typer.Typer(help="Inspect search spaces and architectures.", no_args_is_help=True)
 
@@ -25,7 +26,6 @@ def list_cmd(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("name", "architectures")
@@ -35,7 +35,7 @@ def list_cmd(
         if r["published_size"] is not None and r["published_size"] != r["size"]:
             size += f" (paper: {r['published_size']:,})"
         table.add_row(r["name"], size, r["description"])
-    Console().print(table)
+    print_table(table)
 
 
 @app.command("show")
@@ -65,7 +65,6 @@ def show_cmd(
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_header=False, box=None)
@@ -77,4 +76,4 @@ def show_cmd(
         elif key == "flops":
             value = f"{value:,} ({value / 1e6:.4f} M)"
         table.add_row(f"[bold]{key}[/bold]", str(value))
-    Console().print(table)
+    print_table(table)
