@@ -9,8 +9,9 @@ recorded before its own step), and rank them by every estimator against NAS-Benc
 CPU scale (the papers: 8-cell C=16 supernets on 32x32 CIFAR-10 on a GPU, 350-500 subnets): a
 ``--C`` / ``--layers`` supernet (default C=4, 3 cells: one normal cell between the two reduction
 cells) on 16x16 CIFAR-10, 3,072 training / 1,024 validation images. A DARTS path is ~10x an NB201
-path on CPU, so one (method, seed) at the defaults costs about an hour of one core per 100
-minibatches of fine-tuning; ``--subnets`` takes the first N cells of the file. Resumable like
+path on CPU: fine-tuning one subnet for 100 minibatches took about 10 s (1 thread, 3 processes on
+2 cores), so one (method, seed) at the defaults costs about 2 core-hours per 100 minibatches, plus
+the supernet (an epoch: 4 s spos, 25 s fairnas); ``--subnets`` takes the first N cells of the file. Resumable like
 ``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``). A run fine-tuned to a
 larger B records every smaller budget on the same trajectory, so the B = 100 report also reads the
 B = 300 runs (seed 000 publishes B = 200 / 300 for RandNAS only: run spos to 300, the rest to 100).
