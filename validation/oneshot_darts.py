@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from functools import partial
 from pathlib import Path
@@ -108,7 +109,7 @@ def main() -> None:
     # a run fine-tuned to a larger B holds these budgets too (the same trajectory, identical
     # values), so those runs' files are read after this run's own
     bmax = max(args.budgets)
-    larger = {int(p.name.rsplit("_B", 1)[1].split("_")[0].split(".")[0])
+    larger = {int(re.search(r"_B(\d+)[_.]", p.name).group(1))
               for p in [*RESULTS.glob(f"oneshot_darts_{stem}*_values.csv"), *CACHE.glob(f"*_{stem}*.jsonl")]}
     sources = [(partial(cache_of, B=b), committed_of(b)) for b in [bmax, *sorted(b for b in larger if b > bmax)]]
     committed = committed_of(bmax)

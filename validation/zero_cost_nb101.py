@@ -9,9 +9,9 @@ rho on the same cells, the per-cell rank agreement of our scores with NASLib's, 
 Tab. 5.1 values (GradSign .449, synflow .363, NASWOT .324, grasp .315, fisher .300, grad_norm
 .263, snip .189 on ~4,500 NB101 cells).
 
-At the published width (C=128, 3 stacks of 3 cells) the seeds' proxies cost about 45 CPU-s per
-cell on one core (measured on one 4.1 M-parameter cell: grad_norm 4.9 s, grasp 9.8, nwot 11.9,
-gradsign 7.7, synflow 0.1); the later proxies ntk-cond and vkdnw add minutes. ``--C`` builds the
+At the published width (C=128, 3 stacks of 3 cells) the seeds' proxies cost an estimated 45 CPU-s
+per cell on one core (five measured on one 4.1 M-parameter cell: grad_norm 4.9 s, grasp 9.8,
+nwot 11.9, gradsign 7.7, synflow 0.1); the later proxies ntk-cond and vkdnw add minutes. ``--C`` builds the
 same cells narrower and ``--num-cells`` / ``--proxies`` limit the run. The
 scale is printed in the result header. Per-cell results are appended as JSON lines to
 ``validation/_cache/`` (one file per seed, width and process) and merged, one record per cell, into
