@@ -4,6 +4,7 @@ supernet and rank its subnets resumably, read the ranking caches, and summarise 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -31,6 +32,7 @@ ESTIMATORS = ("tse", "tse-ema", "sovl", "val_acc", "tl-mini")
 # with the inherited weights: whole-set val acc (B=0); the first minibatch's training loss and
 # the first validation minibatch's accuracy, both computed before any fine-tuning step (B=1)
 INHERITED = ("val_acc@0", "tl-mini@1", "val_acc_mini@1")
+Values = dict[str, dict[str, float]]  # arch string -> {"tse@100": value, ...}
 
 
 def names(budgets: list[int]) -> list[str]:
@@ -49,10 +51,43 @@ def logger(path: Path) -> Callable[[str], None]:
     return log
 
 
+def supernet_digest(method: object) -> str:
+    """SHA-256 (16 hex digits) of a trained supernet's weights and buffers: which supernet a set of
+    subnet values belongs to."""
+    h = hashlib.sha256()
+    for k, v in sorted(method.supernet.state_dict().items()):  # type: ignore[attr-defined]
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def read_partial(path: Path, digest: str) -> Values:
+    """The values a committed partial file holds for the supernet ``digest`` (rows of another
+    supernet, e.g. one retrained on other hardware, and a torn last line are skipped)."""
+    out: Values = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("supernet") == digest:
+                out[rec["arch"]] = {k: (math.nan if v is None else float(v)) for k, v in rec["values"].items()}
+    return out
+
+
 def train_and_rank(space: str, method: str, seed: int, supernet_config: dict, epochs: int, budgets: list[int],
                    spec: DataSpec, archs: list, checkpoint: Path, cache: Path, quiet: bool,
-                   log: Callable[[str], None]) -> None:
-    """Train (or resume) one supernet, then fine-tune and rank ``archs`` (resumable cache)."""
+                   log: Callable[[str], None], partial: Path | None = None,
+                   to_str: Callable[[tuple], str] | None = None, chunk: int = 25) -> Values | None:
+    """Train (or resume) one supernet, then fine-tune and rank ``archs`` (resumable cache).
+
+    With ``partial`` (a file kept in git), every ``chunk`` subnets the values so far are written
+    there with the supernet's digest, so a unit longer than a session survives a fresh machine:
+    there the supernet is retrained from its seed (bit-identical on the same CPU build, which the
+    digest checks; other rows are ignored) and only the missing subnets are fine-tuned. Returns
+    the values of every subnet when ``partial`` is given (the caller commits them and removes the
+    file)."""
     train, val, _ = spec.load()
     m = create_supernet_method(method, space, seed=seed, supernet_config=supernet_config)
     t0 = time.perf_counter()
@@ -61,9 +96,30 @@ def train_and_rank(space: str, method: str, seed: int, supernet_config: dict, ep
     log(f"{method} seed {seed}: supernet {epochs} epochs, final loss {res.history[-1]['loss']:.4f}, "
         f"{time.perf_counter() - t0:.0f} s now ({sum(h['seconds'] for h in res.history):.0f} s in all)")
     t0 = time.perf_counter()
-    results = rank_subnets(res.method, archs, train, val, FinetuneConfig(budgets=tuple(budgets)), seed=0,
-                           cache=cache, progress=not quiet)
-    log(f"{method} seed {seed}: {len(results)} subnets fine-tuned ({time.perf_counter() - t0:.0f} s now)")
+    config = FinetuneConfig(budgets=tuple(budgets))
+    if partial is None:
+        results = rank_subnets(res.method, archs, train, val, config, seed=0, cache=cache, progress=not quiet)
+        log(f"{method} seed {seed}: {len(results)} subnets fine-tuned ({time.perf_counter() - t0:.0f} s now)")
+        return None
+    assert to_str is not None
+    digest = supernet_digest(res.method)
+    have = read_partial(partial, digest)
+    if partial.exists() and not have:
+        log(f"{method} seed {seed}: {partial.name} holds another supernet's values (not {digest}); starting over")
+    log(f"{method} seed {seed}: supernet {digest}, {len(have)} of {len(archs)} subnets already in {partial.name}")
+    todo = [a for a in archs if to_str(tuple(a)) not in have]
+    wanted = names(budgets)
+    for i in range(0, len(todo), chunk):
+        results = rank_subnets(res.method, todo[i:i + chunk], train, val, config, seed=0, cache=cache,
+                               progress=not quiet)
+        have.update(values_of(results, wanted, to_str))
+        tmp = partial.with_name(partial.name + f".tmp{os.getpid()}")
+        tmp.write_text("".join(json.dumps({"supernet": digest, "arch": a, "values": {
+            k: (v if math.isfinite(v) else None) for k, v in vals.items()}}) + "\n" for a, vals in have.items()))
+        os.replace(tmp, partial)
+    log(f"{method} seed {seed}: {len(todo)} subnets fine-tuned, {len(have)} in all "
+        f"({time.perf_counter() - t0:.0f} s now)")
+    return {to_str(tuple(a)): have[to_str(tuple(a))] for a in archs}
 
 
 def load_results(cache: Path) -> list[SubnetResult] | None:
@@ -78,9 +134,6 @@ def load_results(cache: Path) -> list[SubnetResult] | None:
             continue
         rows[tuple(r.arch)] = r
     return list(rows.values())
-
-
-Values = dict[str, dict[str, float]]  # arch string -> {"tse@100": value, ...}
 
 
 def values_of(results: list[SubnetResult], names: list[str], to_str: Callable[[tuple], str]) -> Values:

@@ -12,7 +12,12 @@ cells) on 16x16 CIFAR-10, 3,072 training / 1,024 validation images. A DARTS path
 path on CPU: fine-tuning one subnet for 100 minibatches took about 10 s (1 thread, 3 processes on
 2 cores), so one (method, seed) at the defaults costs about 2 core-hours per 100 minibatches, plus
 the supernet (an epoch: 4 s spos, 25 s fairnas); ``--subnets`` takes the first N cells of the file. Resumable like
-``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``). A run fine-tuned to a
+``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``); a (method, seed) longer than
+a session also survives a fresh machine: every 25 subnets its values so far go to
+``validation/results/oneshot_darts_<run>_partial.jsonl`` (kept in git) with a digest of the
+supernet, and a re-run retrains the supernet from its seed (bit-identical on the same CPU build:
+the digest is checked, a mismatch starts the unit over) and fine-tunes only the missing subnets;
+the file is removed once the unit is in the values CSV. A run fine-tuned to a
 larger B records every smaller budget on the same trajectory, so the B = 100 report also reads the
 B = 300 runs (seed 000 publishes B = 200 / 300 for RandNAS only: run spos to 300, the rest to 100).
 Usage::
@@ -123,9 +128,12 @@ def main() -> None:
             for method in args.methods:
                 if finished([method], [seed]):  # this run only: the cache or the committed values
                     continue
-                train_and_rank("darts", method, seed, {"C": args.C, "layers": args.layers}, args.epochs,
-                               args.budgets, spec, archs, CACHE / f"{tag(args, method, seed)}.safetensors",
-                               cache_of(method, seed), args.quiet, log)
+                part = RESULTS / f"oneshot_darts_{tag(args, method, seed)}_B{bmax}_partial.jsonl"
+                vals = train_and_rank("darts", method, seed, {"C": args.C, "layers": args.layers}, args.epochs,
+                                      args.budgets, spec, archs, CACHE / f"{tag(args, method, seed)}.safetensors",
+                                      cache_of(method, seed), args.quiet, log, partial=part, to_str=space.to_str)
+                write_values(committed, {(method, seed): vals}, names(args.budgets), {"NB301": gt})
+                part.unlink()  # the unit is whole in the committed values now
     table = finished()
     if table:
         write_values(committed, table, names(args.budgets), {"NB301": gt})
