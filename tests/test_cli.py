@@ -82,6 +82,25 @@ def test_version_and_help(capsys):
     assert "spaces" in capsys.readouterr().out
 
 
+def test_every_command_summary_is_one_paragraph_line():
+    """The command lists of `nasrank --help` show each command's first docstring paragraph with its
+    line breaks kept: a summary wrapped in the source shows as a broken line there."""
+    import inspect
+
+    from nasrank.cli import app
+
+    def commands(group, prefix=""):
+        for c in group.registered_commands:
+            yield prefix + (c.name or c.callback.__name__), inspect.getdoc(c.callback) or ""
+        for g in group.registered_groups:
+            yield from commands(g.typer_instance, prefix + g.name + " ")
+
+    found = dict(commands(app))
+    assert {"darts", "oneshot train", "search", "bench build"} <= set(found)
+    broken = {name: doc.split("\n\n")[0] for name, doc in found.items() if "\n" in doc.split("\n\n")[0]}
+    assert not broken, broken
+
+
 def test_help_and_version_do_not_import_torch():
     """`nasrank --help` / `--version` must start fast: no torch / numpy at import or run time."""
     code = (

@@ -89,8 +89,9 @@ def darts_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-epoch table and the result as JSON."),
 ) -> None:
-    """Differentiable NAS: search a cell by gradient descent on architecture weights, recording
-    the derived architecture every epoch; re-running the same command resumes from --out.
+    """Differentiable NAS: search a cell by gradient descent on architecture weights; re-running resumes from --out.
+
+    The derived architecture is recorded every epoch.
 
     Every epoch prints: training / validation loss, the architecture the weights derive, its parameter-free operations (none, skip, pooling: a skip-connection collapse shows here), the benchmark accuracy of the derived cell (with --benchmark) and the Hessian eigenvalue (with --hessian). The training data is split into search-train and search-val halves (DARTS); the training-speed methods (sotl-darts = darts-tse, drnas-tse, pdarts-sotl) search on the search-train half only (the search-val half only gives the per-epoch probe minibatch). Plot several runs with `nasrank report CKPT ... --out DIR`.
     """  # noqa: E501  (one line: the CLI help reflows it)

@@ -66,8 +66,10 @@ def train_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Train a supernet with a one-shot method; re-running the same command resumes from --out (on any --device;
-    the --precision must be the one it was trained in)."""
+    """Train a supernet with a one-shot method; re-running the same command resumes from --out.
+
+    The resumed run may use any --device; its --precision must be the one the supernet was trained in.
+    """
     from ..data import DataSpec
     from ..execution import resolve_device, resolve_precision
     from ..oneshot import (
