@@ -136,7 +136,8 @@ def test_darts_example_runs_on_digits(capsys, tmp_path, monkeypatch):
     assert (tmp_path / "sotl.safetensors").is_file() and ns["method"].arch_updates > 0
 
 
-@pytest.mark.parametrize("name", ["darts", "oneshot train", "oneshot rank", "bench build", "proxies table", "zcpt"])
+@pytest.mark.parametrize("name", ["darts", "oneshot train", "oneshot rank", "bench build", "proxies table", "zcpt",
+                                  "store info", "store export", "store import"])
 def test_cli_table_lists_every_option(name):
     import typer.main
 

@@ -22,7 +22,10 @@ resumed at once.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import errno
+import gzip
 import hashlib
 import json
 import os
@@ -32,7 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,8 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "EvalRecord",  # defined in nasrank.records (as is fingerprint), re-exported here
     "ResultStore",
+    "read_records",
+    "RECORDS_FORMAT",
     "StoreLock",
     "fingerprint",
     "APPLICATION_ID",
@@ -69,6 +74,9 @@ SEARCH_STATUSES = ("running", "done", "interrupted", "failed")
 LOCK_SUFFIX = ".nasrank-lock"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: First line of a records file written by :meth:`ResultStore.export_records`.
+RECORDS_FORMAT = {"format": "nasrank-records", "version": 1}
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(EvalRecord))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -383,7 +391,87 @@ class ResultStore:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
+    def import_records(self, source: str | os.PathLike | Iterable[EvalRecord]) -> tuple[int, int]:
+        """Add the records of a file written by :meth:`export_records` (or any iterable of
+        records) in one transaction: all of them or, on any error, none.
+
+        A record whose key is already stored is kept as stored, except that an ``ok`` or
+        ``diverged`` record replaces a stored ``error`` one (as :meth:`add` does; an imported
+        ``error`` record replaces nothing). So importing the same file twice adds nothing, and the
+        stores of several machines merge by importing each one's export.
+
+        Returns:
+            ``(added, kept)``: records added, and records skipped because their key was stored.
+        """
+        self._writable("import records")
+        records = list(read_records(source)) if isinstance(source, (str, os.PathLike)) else list(source)
+        for r in records:
+            if not isinstance(r, EvalRecord):
+                raise ConfigError(f"import_records needs EvalRecord objects, got {type(r).__name__}")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            added = sum(self.add(r) for r in records if not (r.status == "error" and r.key in self))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return added, len(records) - added
+
     # --- reading ---------------------------------------------------------------------------
+    def export_records(self, path: str | os.PathLike, *, fingerprint: str | None = None,
+                       space: str | None = None, skip: Iterable[tuple[str, str, str]] = ()) -> int:
+        """Write the stored evaluation records as JSON lines (gzip-compressed when ``path`` ends
+        in ``.gz``), for :meth:`import_records` into another store: moving a run between
+        machines, merging cluster nodes' stores, or keeping a long build's partial results in
+        version control as plain data. Search-run progress is not exported.
+
+        The file is written to a temporary name and renamed when complete, so an interrupted
+        export leaves no partial file. Compressed output is byte-for-byte reproducible.
+
+        Args:
+            path: Output file (its directory must exist).
+            fingerprint, space: Export only the records of this evaluator / space.
+            skip: Keys ``(space, arch_key, fingerprint)`` not to export, e.g. those of an earlier
+                export (``{r.key for r in read_records(old)}``): successive exports of a growing
+                store then hold each record once.
+
+        Returns:
+            The number of records written.
+
+        Example:
+            >>> import os, tempfile
+            >>> a, b = ResultStore(":memory:"), ResultStore(":memory:")
+            >>> a.add(EvalRecord("nb201", "x", "k", "fp", "ok", {"acc": 0.9}, cost=2.0))
+            True
+            >>> path = os.path.join(tempfile.mkdtemp(), "records.jsonl.gz")
+            >>> a.export_records(path), b.import_records(path), b.import_records(path)
+            (1, (1, 0), (0, 1))
+            >>> b.get("nb201", "k", "fp") == a.get("nb201", "k", "fp")
+            True
+        """
+        out = output_file(path, "records file")
+        skip = set(skip)
+        rows = [r for r in self.records(fingerprint=fingerprint, space=space) if r.key not in skip]
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if out.name.endswith(".gz") else None
+                fh = gz if gz is not None else raw
+                fh.write((json.dumps(RECORDS_FORMAT) + "\n").encode())
+                for r in rows:
+                    fh.write((json.dumps(dataclasses.asdict(r), allow_nan=False) + "\n").encode())
+                if gz is not None:
+                    gz.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it private)
+            os.replace(tmp, out)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return len(rows)
+
     _COLS = "space, arch, arch_key, fingerprint, status, metrics, curve, cost, error, info, created"
 
     @staticmethod
@@ -580,6 +668,55 @@ class ResultStore:
 
     def __repr__(self) -> str:
         return f"ResultStore({self.path!r})"
+
+
+def read_records(path: str | os.PathLike) -> Iterator[EvalRecord]:
+    """The records of a file written by :meth:`ResultStore.export_records` (plain or ``.gz``).
+
+    The whole file is checked before the first record is returned: a file that is not a records
+    file, or a line that is not a record, is a one-line :class:`~nasrank.exceptions.ConfigError`
+    naming the file and line.
+    """
+    p = Path(os.fspath(path)).expanduser()
+    if p.is_dir():
+        raise ConfigError(f"records file {str(path)!r} is a directory; give a file written by nasrank store export")
+    if not p.exists():
+        raise ConfigError(f"records file {str(path)!r} does not exist (write one with nasrank store export)")
+    with open(p, "rb") as fh:
+        magic = fh.read(len(_SQLITE_MAGIC))
+    if magic == _SQLITE_MAGIC:
+        raise ConfigError(f"{str(path)!r} is an SQLite database (a results store?), not a records file; "
+                          f"export its records first: nasrank store export {path} FILE.jsonl.gz")
+    gz = magic[:2] == b"\x1f\x8b"
+    try:
+        with (gzip.open(p, "rt", encoding="utf-8") if gz else open(p, encoding="utf-8")) as fh:
+            lines = fh.read().splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read records file {str(path)!r} ({exc}); "
+                          "give a complete file written by nasrank store export") from None
+    try:
+        head = json.loads(lines[0]) if lines else None
+    except ValueError:
+        head = None
+    if not isinstance(head, dict) or head.get("format") != RECORDS_FORMAT["format"]:
+        raise ConfigError(f"{str(path)!r} is not a nasrank records file (its first line is not the "
+                          f"{RECORDS_FORMAT['format']!r} header); give a file written by nasrank store export")
+    if head.get("version") != RECORDS_FORMAT["version"]:
+        raise ConfigError(f"records file {str(path)!r} has format version {head.get('version')!r}; this nasrank "
+                          f"reads version {RECORDS_FORMAT['version']} (upgrade nasrank)")
+    out = []
+    for n, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            if not isinstance(d, dict) or set(d) - set(_RECORD_FIELDS):
+                raise ValueError("unexpected fields" if isinstance(d, dict) else "not an object")
+            out.append(EvalRecord(**d))
+        except (ValueError, TypeError, ConfigError) as exc:
+            raise ConfigError(f"line {n} of records file {str(path)!r} is not a record ({exc}); "
+                              "the file is damaged: export it again") from None
+    return iter(out)
 
 
 # --- job locks ------------------------------------------------------------------------------

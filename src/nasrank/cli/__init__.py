@@ -12,7 +12,18 @@ import sys
 import typer
 
 from ..exceptions import NasrankError
-from . import _bench, _correlate, _darts, _oneshot, _proxies, _search, _spaces, _synthetic, _zcpt
+from . import (
+    _bench,
+    _correlate,
+    _darts,
+    _oneshot,
+    _proxies,
+    _search,
+    _spaces,
+    _store,
+    _synthetic,
+    _zcpt,
+)
 from ._common import Terminated, invocation
 
 app = typer.Typer(
@@ -28,6 +39,7 @@ app.add_typer(_bench.app, name="bench")
 app.add_typer(_oneshot.app, name="oneshot")
 app.add_typer(_synthetic.app, name="synthetic")
 app.add_typer(_proxies.app, name="proxies")
+app.add_typer(_store.app, name="store")
 app.command("darts")(_darts.darts_cmd)
 app.command("zcpt")(_zcpt.zcpt_cmd)
 app.command("correlate")(_correlate.correlate_cmd)
