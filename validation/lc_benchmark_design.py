@@ -150,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
           "--archs 1000 --arch-seed 1 --epochs 40 --batch-size 128 --seeds 0 "
           "--store benchmarks/_cache/nb201-lc1000.sqlite --executor processes --workers 2 --threads 1")
     print("  (then --seeds 1 with an --arch-file of the first 200 cells into the same store)")
+    print("Across sessions and machines: at the end of each sitting commit what it added as plain data,")
+    print("  nasrank store export benchmarks/_cache/nb201-lc1000.sqlite benchmarks/results/nb201-lc1000-records/"
+          "part-NN.jsonl.gz --skip <every earlier part>")
+    print("  and on a fresh machine first: nasrank store import benchmarks/_cache/nb201-lc1000.sqlite "
+          "benchmarks/results/nb201-lc1000-records/*.jsonl.gz (the build then retrains nothing it has)")
     return 0
 
 
