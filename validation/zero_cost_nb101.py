@@ -9,18 +9,18 @@ rho on the same cells, the per-cell rank agreement of our scores with NASLib's, 
 Tab. 5.1 values (GradSign .449, synflow .363, NASWOT .324, grasp .315, fisher .300, grad_norm
 .263, snip .189 on ~4,500 NB101 cells).
 
-At the published width (C=128, 3 stacks of 3 cells) the seeds' proxies cost an estimated 45 CPU-s
-per cell on one core (five measured on one 4.1 M-parameter cell: grad_norm 4.9 s, grasp 9.8,
-nwot 11.9, gradsign 7.7, synflow 0.1); the later proxies ntk-cond and vkdnw add minutes. ``--C`` builds the
-same cells narrower and ``--num-cells`` / ``--proxies`` limit the run. The
-scale is printed in the result header. Per-cell results are appended as JSON lines to
+At the published width (C=128, 3 stacks of 3 cells) the seeds' proxies cost 27 CPU-s per
+cell on one core (measured over the 292 distinct cells: grad_norm, snip, grasp, fisher, synflow,
+nwot, gradsign, params, flops, l2_norm, zen, 2.2 CPU-h); the later proxies ntk-cond and vkdnw add
+minutes. ``--C`` builds the same cells narrower and ``--num-cells`` / ``--proxies`` limit the run.
+The scale is printed in the result header. Per-cell results are appended as JSON lines to
 ``validation/_cache/`` (one file per seed, width and process) and merged, one record per cell, into
 ``validation/results/zero_cost_nb101_C{C}_cells.jsonl`` (kept in git), so a run resumes where it
 stopped, also on a fresh checkout; a second process with ``--reverse`` takes the cells from the
 other end and skips what the first one finished. Usage::
 
-    nice -n 15 python validation/zero_cost_nb101.py --distinct --proxies grad_norm,snip,grasp,fisher,plain,jacob_cov,synflow,params,flops,l2_norm,nwot,gradsign,zen,jacob_cov_b128
-                                                                               # C=128, the seeds' proxies (~3.5 CPU-h)
+    nice -n 15 python validation/zero_cost_nb101.py --distinct --proxies grad_norm,snip,grasp,fisher,synflow,nwot,gradsign,params,flops,l2_norm,zen
+                                                                               # C=128, the seeds' proxies (done: 2.2 CPU-h)
     nice -n 15 python validation/zero_cost_nb101.py --C 16 --num-cells 100     # a CPU-sized run
     python validation/zero_cost_nb101.py --C 16 --report-only                  # table from the cache
 
