@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import tempfile
@@ -452,9 +453,9 @@ class ResultStore:
         out = output_file(path, "records file")
         skip = set(skip)
         rows = [r for r in self.records(fingerprint=fingerprint, space=space) if r.key not in skip]
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        tmp = out.parent / f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
         try:
-            with os.fdopen(fd, "wb") as raw:
+            with open(tmp, "xb") as raw:  # a new file with the usual permissions (umask)
                 gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if out.name.endswith(".gz") else None
                 fh = gz if gz is not None else raw
                 fh.write((json.dumps(RECORDS_FORMAT) + "\n").encode())
@@ -462,9 +463,6 @@ class ResultStore:
                     fh.write((json.dumps(dataclasses.asdict(r), allow_nan=False) + "\n").encode())
                 if gz is not None:
                     gz.close()
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # as open() would create it (mkstemp makes it private)
             os.replace(tmp, out)
         except BaseException:
             with contextlib.suppress(OSError):
