@@ -521,6 +521,24 @@ class ResultStore:
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
 
+    def counts(self) -> list[dict[str, Any]]:
+        """Per (space, fingerprint), in first-stored order: the number of ``ok`` / ``diverged`` /
+        ``error`` records and their summed cost in seconds (counted by SQLite; no record is read).
+
+        Example:
+            >>> st = ResultStore(":memory:")
+            >>> for status in ("ok", "ok", "error"):
+            ...     _ = st.add(EvalRecord("nb201", "a", status + str(len(st)), "fp", status, cost=1.5))
+            >>> st.counts()
+            [{'space': 'nb201', 'fingerprint': 'fp', 'ok': 2, 'diverged': 0, 'error': 1, 'cost_seconds': 4.5}]
+        """
+        rows = self._db.execute(
+            "SELECT space, fingerprint, SUM(status='ok'), SUM(status='diverged'), SUM(status='error'), SUM(cost)"
+            " FROM records GROUP BY space, fingerprint ORDER BY MIN(id)"
+        ).fetchall()
+        return [{"space": s, "fingerprint": fp, "ok": int(ok), "diverged": int(dv), "error": int(er),
+                 "cost_seconds": float(c)} for s, fp, ok, dv, er, c in rows]
+
     # --- search runs (written by nasrank.search's driver) ------------------------------------
     def search_run(self, run_id: str) -> dict[str, Any] | None:
         """A search run's row: ``config``, ``state``, ``spent``, ``steps``, ``status`` (or ``None``).

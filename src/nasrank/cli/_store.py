@@ -19,24 +19,18 @@ def info_cmd(
 ) -> None:
     """Records per space, evaluator fingerprint and status, and the search runs of a store."""
     import json
-    from collections import Counter
 
     from rich.table import Table
 
     from ..store import ResultStore
 
-    groups: dict[tuple[str, str], Counter] = {}
-    cost: Counter = Counter()
     with ResultStore(store, read_only=True) as st:
-        for r in st.records():
-            groups.setdefault((r.space, r.fingerprint), Counter())[r.status] += 1
-            cost[r.space, r.fingerprint] += r.cost
+        groups = st.counts()
         runs = st.search_runs()
     summary = {
         "store": str(store),
-        "records": sum(sum(c.values()) for c in groups.values()),
-        "groups": [{"space": s, "fingerprint": fp, **{k: c.get(k, 0) for k in ("ok", "diverged", "error")},
-                    "cost_seconds": round(cost[s, fp], 3)} for (s, fp), c in groups.items()],
+        "records": sum(g["ok"] + g["diverged"] + g["error"] for g in groups),
+        "groups": [{**g, "cost_seconds": round(g["cost_seconds"], 3)} for g in groups],
         "search_runs": [{"run_id": r["run_id"], "status": r["status"], "steps": r["steps"],
                          "spent": r["spent"]} for r in runs],
     }
