@@ -147,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     print("Build (resumable; re-run the same command to continue):")
     print("  nasrank bench build --out benchmarks/_cache/nb201-lc1000 --name nb201-lc1000 --space nb201 --C 8 --N 1 "
           "--dataset cifar10 --data-dir ../shared/data --image-size 16 --train-size 3072 --val-size 1024 "
-          "--archs 1000 --arch-seed 1 --epochs 40 --batch-size 128 --seeds 0 "
+          "--archs 1000 --arch-seed 1 --epochs 40 --batch-size 128 --seeds 0,1:200 "
           "--store benchmarks/_cache/nb201-lc1000.sqlite --executor processes --workers 2 --threads 1")
-    print("  (then --seeds 1 with an --arch-file of the first 200 cells into the same store)")
+    print("  (--seeds 0,1:200: seed 1 on the first 200 cells of the draw only, the noise ceiling that "
+          "`nasrank correlate` draws)")
     print("Across sessions and machines: at the end of each sitting commit what it added as plain data,")
     print("  nasrank store export benchmarks/_cache/nb201-lc1000.sqlite benchmarks/results/nb201-lc1000-records/"
           "part-NN.jsonl.gz --skip <every earlier part>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import output_dir
+from .._validate import check_int, output_dir
 from ..data import DataSpec
 from ..exceptions import BenchmarkDataError, ConfigError
 from ..execution import check_device_name
@@ -99,6 +100,12 @@ class BuildConfig:
             random draw, in this order (e.g. a designed experiment: each generator setting of
             RandWiredNN x several graph seeds); no two may share a canonical class.
         seeds: Training seeds (one run per architecture and seed).
+        seed_archs: Train some seeds on a prefix of the architectures only: ``{seed: k}`` runs
+            ``seed`` on the first ``k`` architectures of the draw (or of ``arch_list``), e.g.
+            ``{1: 200}`` for a second seed on 200 cells, which measures the seed-to-seed noise
+            ceiling without doubling the build. Seeds left out run on every architecture. Not
+            given (the default) leaves the metadata as before; a build later extended with a
+            second seed reuses every run it has.
         valid_only: Skip architectures without an input-output path.
         record_minibatch: Keep every minibatch loss (for TSE at sub-epoch budgets).
         name: Benchmark name written to the metadata.
@@ -131,6 +138,7 @@ class BuildConfig:
     archs: int = 200
     arch_seed: int = 0
     seeds: tuple[int, ...] = (0,)
+    seed_archs: Mapping[int, int] | None = None
     valid_only: bool = True
     record_minibatch: bool = True
     name: str | None = None
@@ -174,6 +182,21 @@ class BuildConfig:
         self.seeds = tuple(int(s) for s in self.seeds)
         if not self.seeds or any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"`seeds` must be distinct non-negative ints, got {self.seeds!r}")
+        if self.seed_archs is not None:
+            if not isinstance(self.seed_archs, Mapping):
+                raise ConfigError(f"`seed_archs` must be a dict {{seed: number of architectures}}, got "
+                                  f"{type(self.seed_archs).__name__}")
+            limits = {}
+            for s, k in self.seed_archs.items():
+                s = check_int("seed_archs key", s, 0)
+                if s not in self.seeds:
+                    raise ConfigError(f"`seed_archs` limits seed {s}, which is not one of the seeds {list(self.seeds)}")
+                k = check_int(f"seed_archs[{s}]", k, 1)
+                if k > self.archs:
+                    raise ConfigError(f"seed {s} is to run on the first {k} architectures, but the build has "
+                                      f"only {self.archs}: lower it or raise the architectures")
+                limits[s] = k
+            self.seed_archs = dict(sorted(limits.items())) or None
 
     def build_kwargs(self) -> dict[str, Any]:
         """The ``space.build`` keyword arguments the jobs use (a fresh dict).
@@ -197,6 +220,8 @@ class BuildConfig:
             >>> jobs = BuildConfig("nb201", archs=2, seeds=(0, 1)).jobs()
             >>> [j.seed for j in jobs]
             [0, 1, 0, 1]
+            >>> [j.seed for j in BuildConfig("nb201", archs=3, seeds=(0, 1), seed_archs={1: 1}).jobs()]
+            [0, 1, 0, 0]
         """
         from ..spaces import SPACES
 
@@ -209,8 +234,11 @@ class BuildConfig:
         return [
             TrainJob(self.space, space.to_str(a), dict(kw), self.data, self.train, s, self.record_minibatch,
                      device=self.device, compile=self.compile, channels_last=self.channels_last)
-            for a in archs for s in self.seeds
+            for i, a in enumerate(archs) for s in self.seeds if i < self._limit(s)
         ]
+
+    def _limit(self, seed: int) -> int | float:
+        return (self.seed_archs or {}).get(seed, math.inf)
 
     def metadata(self) -> dict[str, Any]:
         """What ``benchmark.json`` records about the build (``space_config`` resolved): the
@@ -228,6 +256,7 @@ class BuildConfig:
             "data": self.data.key(), "train_config": self.train.key(), "seeds": list(self.seeds),
             "arch_seed": self.arch_seed, "valid_only": self.valid_only, "protocol": PROTOCOL_VERSION,
             "nasrank_version": _nasrank_version(),
+            **({"seed_archs": {str(s): k for s, k in self.seed_archs.items()}} if self.seed_archs else {}),
             **({"arch_list": list(self.arch_list)} if self.arch_list is not None else {}),
         }
 

@@ -306,9 +306,27 @@ class ProxyTable:
         except KeyError as exc:
             raise ConfigError(f"architecture {exc.args[0]} is not in the proxy table {self.name}") from None
 
-    def scores_of(self, archs: Iterable[Sequence[int]], proxy: str) -> np.ndarray:
-        """``proxy``'s value for each architecture (NaN where undefined)."""
-        return self.scores[self.rows_of(archs), self._col(proxy)]
+    def holds(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
+        """Whether the table has a row for each architecture's class (bool array)."""
+        return np.array([self.space.canonical_key(a) in self._row for a in archs], dtype=bool)
+
+    def scores_of(self, archs: Iterable[Sequence[int]], proxy: str, missing: str = "raise") -> np.ndarray:
+        """``proxy``'s value for each architecture (NaN where undefined).
+
+        ``missing="raise"`` (default) makes an architecture the table does not hold a
+        :class:`~nasrank.exceptions.ConfigError`; ``missing="nan"`` gives it NaN.
+        """
+        col = self._col(proxy)
+        if missing == "raise":
+            return self.scores[self.rows_of(archs), col]
+        if missing != "nan":
+            raise ConfigError(f"`missing` must be 'raise' or 'nan', got {missing!r}")
+        archs = list(archs)
+        held = self.holds(archs)
+        out = np.full(len(archs), np.nan)
+        if held.any():
+            out[held] = self.scores[self.rows_of([a for a, h in zip(archs, held, strict=True) if h]), col]
+        return out
 
     def seconds_of(self, archs: Iterable[Sequence[int]], proxy: str) -> np.ndarray:
         """Seconds the proxy took on each architecture's class when the table was built."""

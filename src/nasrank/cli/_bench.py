@@ -23,11 +23,21 @@ from ._common import (
 app = typer.Typer(help="Build and inspect tabular learning-curve benchmarks.", no_args_is_help=True)
 
 
-def _seeds(text: str) -> tuple[int, ...]:
+def _seeds(text: str) -> tuple[tuple[int, ...], dict[int, int] | None]:
+    """``"0,1:200"`` -> ``((0, 1), {1: 200})``: seed 1 on the first 200 architectures only."""
+    seeds, limits = [], {}
     try:
-        return tuple(int(s) for s in text.split(",") if s.strip())
+        for item in (t.strip() for t in text.split(",")):
+            if not item:
+                continue
+            seed, sep, k = item.partition(":")
+            seeds.append(int(seed))
+            if sep:
+                limits[int(seed)] = int(k)
     except ValueError:
-        raise ConfigError(f"--seeds must be comma-separated ints such as 0,1,2; got {text!r}") from None
+        raise ConfigError(f"--seeds must be comma-separated ints such as 0,1,2, each optionally SEED:K (SEED on "
+                          f"the first K architectures only, e.g. 0,1:200); got {text!r}") from None
+    return tuple(seeds), limits or None
 
 
 @app.command("build")
@@ -55,7 +65,10 @@ def build_cmd(
         help="Train exactly these architectures (one string per line in the space's format; '#' starts a "
              "comment) instead of drawing --archs at random."),
     include_invalid: bool = typer.Option(False, "--include-invalid", help="Also draw cells without an input-output path."),
-    seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated (one run per arch and seed)."),
+    seeds: str = typer.Option(
+        "0", "--seeds",
+        help="Training seeds, comma-separated (one run per arch and seed); SEED:K runs SEED on the first K "
+             "architectures only (e.g. 0,1:200: a second seed on 200 cells, for the noise ceiling)."),
     epochs: int = typer.Option(20, "--epochs", min=1, help="Training epochs."),
     batch_size: int = typer.Option(128, "--batch-size", min=1),
     lr: float = typer.Option(0.1, "--lr", help="Initial learning rate (cosine-annealed to 0 over --epochs)."),
@@ -102,6 +115,7 @@ def build_cmd(
     if executor == "ray":
         kw["address"] = ray_address
     arch_list = _read_arch_file(arch_file) if arch_file is not None else None
+    seed_list, seed_archs = _seeds(seeds)
     if val_size is None:  # 1024, but never more than a fifth of a small dataset's training part
         val_size = min(1024, len(load_dataset(dataset, root=data_dir, train=True)) // 5)
     cfg = BuildConfig(
@@ -110,7 +124,7 @@ def build_cmd(
                       val_size=val_size, test_size=test_size, seed=data_seed),
         train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                           augment=not no_augment, precision=precision),
-        archs=archs, arch_seed=arch_seed, seeds=_seeds(seeds), valid_only=not include_invalid,
+        archs=archs, arch_seed=arch_seed, seeds=seed_list, seed_archs=seed_archs, valid_only=not include_invalid,
         record_minibatch=not no_minibatch, name=name or out.name, arch_list=arch_list,
         device=device, compile=compile_, channels_last=channels_last,
     )

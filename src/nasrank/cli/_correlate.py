@@ -78,6 +78,20 @@ def correlate_cmd(
     holdout_only: bool = typer.Option(
         False, "--holdout-only", help="Score every estimator on LcSVR's held-out architectures only.",
     ),
+    proxy_table: str = typer.Option(
+        None, "--proxy-table",
+        help="Also correlate the zero-cost proxies of this table (a shipped name such as nb201-cifar10, or a "
+             "directory from `nasrank proxies table`) with the target: horizontal lines in the plot, rows of "
+             "the references table. Needs --benchmark.",
+    ),
+    proxies: str = typer.Option(
+        None, "--proxies", help="Comma-separated proxies of --proxy-table to show (default: all of them).",
+    ),
+    ceiling: bool = typer.Option(
+        True, "--ceiling/--no-ceiling",
+        help="Show the noise ceiling (seed-to-seed rho of the target on the cells trained with two seeds) when "
+             "the benchmark has a second seed.",
+    ),
     plot: str = typer.Option(
         "auto", "--plot",
         help="Write the rho-vs-T plot here (needs matplotlib); 'auto' = <benchmark or curves file "
@@ -86,12 +100,22 @@ def correlate_cmd(
     csv_path: str = typer.Option(None, "--csv", help="Write the table as CSV here."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Rank correlation (with bootstrap CIs) of each estimator at each budget T with the final target."""
+    """Rank correlation (with bootstrap CIs) of each estimator at each budget T with the final target.
+
+    With --proxy-table, zero-cost proxies are drawn as horizontal lines (seed 000, Fig. 1), and on a
+    benchmark with a second training seed the noise ceiling too: how well one run's final value
+    ranks the cells by another run's.
+    """
     from .._validate import output_file
     from ..exceptions import ConfigError
 
     if curves is not None and benchmark is not None:
         raise ConfigError("give either --curves FILE or --benchmark NAME|DIR, not both")
+    if curves is not None and proxy_table is not None:
+        raise ConfigError("--proxy-table looks architectures up in a benchmark's space: use it with --benchmark, "
+                          "not --curves")
+    if proxies is not None and proxy_table is None:
+        raise ConfigError("--proxies picks columns of a proxy table: give --proxy-table NAME|DIR too")
     if curves is not None and dataset is not None:
         raise ConfigError("--dataset selects a benchmark dataset; a curves file has one set of curves: drop --dataset")
     # every output path is checked before any work, so that a bad path fails in a second
@@ -122,6 +146,20 @@ def correlate_cmd(
         bench = _load_benchmark(benchmark or DEFAULT_BENCHMARK)
         name = shown = str(getattr(bench, "name", "") or benchmark or DEFAULT_BENCHMARK)
         source = {"benchmark": name, "curves": None}
+    table = proxy_names = None
+    if proxy_table is not None:  # read and checked before the work
+        from ..benchmarks import load_proxy_table
+
+        table = load_proxy_table(proxy_table)
+        if table.protocol["space"] != bench.space.name:
+            raise ConfigError(f"the proxy table {table.name} scores {table.protocol['space']} cells, the benchmark "
+                              f"{name} is {bench.space.name}: give a table of the benchmark's space")
+        proxy_names = None if proxies is None else [p for p in proxies.replace(" ", ",").split(",") if p]
+        for p in proxy_names or []:
+            table.higher_is_better(p)  # a proxy the table lacks: one line naming the ones it has
+        if not table.holds(bench.archs()).any():
+            raise ConfigError(f"the proxy table {table.name} scores none of the {len(bench)} cells of {name}; "
+                              "build one for them: nasrank proxies table --arch-file FILE ...")
     if plot == "none":
         plot = None
     elif plot == "auto":
@@ -141,30 +179,50 @@ def correlate_cmd(
 
         rows = correlate_benchmark(bench, target=target, dataset=dataset,
                                    estimators=estimators or DEFAULT_ESTIMATORS_TEXT, **common)
+    references = []
+    if curves is None:
+        from ..evaluation.references import noise_ceiling, proxy_references
+
+        ref_kw = dict(metric=metric, n_boot=n_boot, confidence=confidence, seed=seed)
+        if table is not None:
+            targets = bench.table(target, dataset)
+            references += proxy_references(table, bench.archs(), targets, proxy_names, **ref_kw)
+        if ceiling:
+            row = noise_ceiling(bench, target, dataset, **ref_kw)
+            if row is not None:
+                references.append(row)
     if csv_path is not None:
-        _write_csv(rows, csv_path)
+        _write_csv(rows, csv_path, references)
     for note in notes:
         typer.echo(note, err=True)
     if plot is not None:
         from ..evaluation.plots import plot_correlations
 
-        plot_correlations(rows, plot, title=f"{name}: {target}" + (f" ({dataset})" if dataset else ""))
+        plot_correlations(rows, plot, title=f"{name}: {target}" + (f" ({dataset})" if dataset else ""),
+                          references=references)
     if as_json:
         info = {**source, "target": target, "dataset": dataset, "metric": rows[0].metric,
                 "confidence": confidence, "n_boot": n_boot, "seed": seed,
-                "rows": [{k: _clean(v) for k, v in r.to_dict().items()} for r in rows]}
+                "rows": [{k: _clean(v) for k, v in r.to_dict().items()} for r in rows],
+                "references": [{k: _clean(v) for k, v in r.to_dict().items()} for r in references]}
         typer.echo(json.dumps(info, indent=2))
         return
     _print_table(rows, title=f"{rows[0].metric} with {target} on {shown}"
                  + (f" ({dataset})" if dataset else "")
                  + f", {confidence:.0%} bootstrap CI")
+    if references:
+        _print_references(references, title=f"budget-free references: {rows[0].metric} with {target}")
     for path, what in ((csv_path, "CSV"), (plot, "plot")):
         if path is not None:
             typer.echo(f"{what} written to {path}")
 
 
-def _write_csv(rows: list[CorrelationRow], path: str) -> None:
-    """The rows as CSV, written atomically (a failure leaves no partial file)."""
+def _write_csv(rows: list[CorrelationRow], path: str, references: list[Any] = ()) -> None:
+    """The rows as CSV, written atomically (a failure leaves no partial file).
+
+    Reference lines follow the rows: ``estimator`` is ``proxy:NAME`` or ``noise-ceiling``, ``epochs``
+    is empty (they have no budget), ``n_dropped`` counts what was left out.
+    """
     from dataclasses import fields
 
     from .._validate import atomic_write
@@ -176,6 +234,11 @@ def _write_csv(rows: list[CorrelationRow], path: str) -> None:
     w.writerow(names)
     for r in rows:
         w.writerow([getattr(r, k) for k in names])
+    for ref in references:
+        label = f"proxy:{ref.label}" if ref.kind == "proxy" else "noise-ceiling"
+        values = {"estimator": label, "epochs": "", "metric": ref.metric, "value": ref.value, "ci_low": ref.ci_low,
+                  "ci_high": ref.ci_high, "n": ref.n, "n_dropped": ref.n_dropped, "n_fit": 0}
+        w.writerow([values[k] for k in names])
     atomic_write(path, lambda f: f.write(buf.getvalue().encode("utf-8")))
 
 
@@ -207,4 +270,17 @@ def _print_table(rows: list[CorrelationRow], title: str) -> None:
     if any(r.n_fit for r in rows):
         table.add_row("fitted on", *[_span([r.n_fit for r in by_est[e]]) if by_est[e][0].n_fit else "-"
                                      for e in ests])
+    print_table(table)
+
+
+def _print_references(refs: list[Any], title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col, justify in (("reference", "left"), ("value", "right"), ("CI", "center"), ("n", "right"),
+                         ("dropped", "right"), ("source", "left")):
+        table.add_column(col, justify=justify, no_wrap=col == "reference")
+    for r in sorted(refs, key=lambda r: (r.kind != "ceiling", -r.value if math.isfinite(r.value) else math.inf)):
+        table.add_row(r.label if r.kind == "ceiling" else f"{r.label} (zero-cost)", _fmt(r.value),
+                      f"{_fmt(r.ci_low, 2)}..{_fmt(r.ci_high, 2)}", str(r.n), str(r.n_dropped), r.source)
     print_table(table)

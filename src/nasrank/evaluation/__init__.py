@@ -7,6 +7,8 @@
   per training budget T, as a list of :class:`CorrelationRow`;
 * :func:`load_curves` / :func:`correlate_curves` — learning curves nasrank did not train, read
   from a CSV, JSON or JSON Lines file (a :class:`CurveSet`), and their correlation table;
+* :func:`noise_ceiling` / :func:`proxy_references` — the budget-free lines of that plot: the
+  seed-to-seed agreement of the target and the zero-cost proxies, as :class:`ReferenceRow`;
 * :func:`plot_correlations` — the seed-000-Fig.-1-style plot (needs ``nasrank[plot]``);
 * :mod:`~nasrank.evaluation.ensembles` — label-free rank aggregation of several proxies over a
   set of architectures: :func:`aggregate` (mean rank, log-rank sum), :func:`az_nas_aggregate`.
@@ -59,6 +61,7 @@ from .metrics import (
     top_k_mean,
 )
 from .plots import plot_correlations
+from .references import ReferenceRow, noise_ceiling, proxy_references, reference_row
 
 __all__ = [
     "spearman",
@@ -78,6 +81,10 @@ __all__ = [
     "parse_epochs",
     "correlation_table",
     "correlate_benchmark",
+    "ReferenceRow",
+    "reference_row",
+    "noise_ceiling",
+    "proxy_references",
     "CurveSet",
     "PER_EPOCH_RECORDS",
     "CURVE_FILE_FORMATS",
