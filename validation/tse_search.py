@@ -1,6 +1,8 @@
-"""Seed 000 (Fig. 4 / App. G) on the shipped nb201-mini: searches driven by TSE-EMA at small T.
+"""Seed 000 (Fig. 4 / Fig. 14 / App. G) on a learning-curve benchmark: searches driven by TSE-EMA
+at small T.
 
-Regularised evolution and random search, each with three search signals on the same benchmark:
+Regularised evolution, random search and TPE (``--strategies``), each with three search signals on
+the same benchmark:
 
 * ``tse-ema`` at T epochs (the paper's gamma = 0.999; cost = the recorded training time of the
   first T epochs);
@@ -13,7 +15,16 @@ incumbent chosen by its own signal; what is reported is that incumbent's *test* 
 points of the benchmark's best) and the final regret at the budget, over ``--seeds`` seeds; an
 anytime plot (mean +- s.e. of the incumbent's test accuracy vs cost) and CSVs go to ``--out``.
 
-    python validation/tse_search.py [--epochs 3] [--seeds 25] [--budget 1000] [--out validation/results/tse_search]
+Why a signal does or does not speed a search up is read off a second table: over all of the
+benchmark's cells, each signal's Spearman rho with the final test accuracy, its precision at the
+top (the share of its best 1% / 5% of cells that are among the truly best 1% / 5%) and the regret
+of its single best cell; a search only ever keeps the top of a signal's ranking.
+
+    python validation/tse_search.py [--benchmark nb201-mini] [--epochs 3|10%] [--seeds 25]
+        [--budget 1000|30x] [--strategies evolution,random,tpe] [--out validation/results/tse_search]
+
+``--epochs 10%`` is 10% of the benchmark's epochs (seed 000 uses T = 10 of 200); ``--budget 30x``
+is 30 times the mean cost of training one cell fully. TPE needs ``pip install 'nasrank[search]'``.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from nasrank.benchmarks import load_benchmark
+from nasrank.estimators import create_estimator
+from nasrank.evaluation import precision_at_k, regret, spearman
 from nasrank.search import TabularEvaluator, create_strategy, run_search, write_report
 from nasrank.store import ResultStore
 
@@ -36,9 +49,11 @@ REPO = Path(__file__).resolve().parents[1]
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--benchmark", default="nb201-mini")
-    p.add_argument("--epochs", type=int, default=3, help="budget T of tse-ema / vacc-es")
+    p.add_argument("--epochs", default="3", help="budget T of tse-ema / vacc-es: epochs, or N%% of the benchmark's")
     p.add_argument("--seeds", type=int, default=25)
-    p.add_argument("--budget", type=float, default=1000.0, help="seconds of recorded training cost per run")
+    p.add_argument("--budget", default="1000",
+                   help="recorded training seconds per run, or Kx = K times the mean full-training cost of a cell")
+    p.add_argument("--strategies", default="evolution,random", help="comma-separated: evolution, random, tpe")
     p.add_argument("--within", type=float, default=0.5, help="points of test accuracy for time-to-reach")
     p.add_argument("--out", type=Path, default=REPO / "validation" / "results" / "tse_search")
     args = p.parse_args(argv)
@@ -46,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     bench = load_benchmark(args.benchmark)
     best_arch, best = bench.best("test_acc")
     full = np.array([np.nansum(bench.epoch_times(a)) for a in bench.archs()])
+    e = str(args.epochs).strip()
+    args.epochs = max(1, round(bench.epochs * float(e[:-1]) / 100)) if e.endswith("%") else int(e)
+    b = str(args.budget).strip()
+    args.budget = float(b[:-1]) * float(full.mean()) if b.endswith("x") else float(b)
+    strategies = [x for x in args.strategies.split(",") if x]
     print(f"{bench.name}: {len(bench)} cells, {bench.epochs} epochs; best test acc {100 * best:.2f}% "
           f"({bench.space.to_str(best_arch)}); mean full-training cost {full.mean():.1f} s/cell; "
           f"budget {args.budget:.0f} s/run, {args.seeds} seeds, T={args.epochs}")
@@ -62,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = []
     with ResultStore(db) as store:
-        for strat in ("evolution", "random"):
+        for strat in strategies:
             for label, ev in signals.items():
                 reach, regret, queries = [], [], []
                 for seed in range(args.seeds):
@@ -93,7 +113,30 @@ def main(argv: list[str] | None = None) -> int:
           f"seconds spent until the incumbent (by the run's own signal) first gets there; median over "
           f"seeds, counting runs that never reach as infinite. Wall time {time.perf_counter() - t0:.1f} s.")
     print(f"anytime plot: {rep['png']}; CSV: {rep['csv']}; all steps: nasrank report {db} --out DIR")
+    signal_table(bench, args.epochs)
     return 0
+
+
+def signal_table(bench, T: int) -> None:
+    """Each signal over all the benchmark's cells: rho, precision at the top, regret of its best."""
+    archs = bench.archs()
+    y = np.asarray(bench.table("test_acc"), dtype=float)
+    curves = [bench.curve(a) for a in archs]
+    scores = {
+        f"tse-ema T={T}": [create_estimator("tse-ema").score(c, T) for c in curves],
+        f"vacc-es T={T}": [create_estimator("vacc-es").score(c, T) for c in curves],
+        "final val acc": bench.table("val_acc"),
+    }
+    n = len(archs)
+    ks = sorted({max(1, round(0.01 * n)), max(1, round(0.05 * n))})
+    print(f"\nthe signals over all {n} cells against the final test accuracy "
+          f"(precision@k: share of the signal's top k among the true top k)")
+    print(f"{'signal':<16} {'spearman':>9} " + " ".join(f"{'prec@' + str(k):>8}" for k in ks)
+          + f" {'regret of its top cell (pts)':>29}")
+    for label, sc in scores.items():
+        sc = np.asarray(sc, dtype=float)
+        print(f"{label:<16} {spearman(sc, y):9.3f} " + " ".join(f"{precision_at_k(sc, y, k):8.2f}" for k in ks)
+              + f" {100 * regret(sc, y):29.2f}")
 
 
 if __name__ == "__main__":
