@@ -21,7 +21,8 @@ top (the share of its best 1% / 5% of cells that are among the truly best 1% / 5
 of its single best cell; a search only ever keeps the top of a signal's ranking.
 
     python validation/tse_search.py [--benchmark nb201-mini] [--epochs 3|10%] [--seeds 25]
-        [--budget 1000|30x] [--strategies evolution,random,tpe] [--out validation/results/tse_search]
+        [--budget 1000|30x] [--strategies evolution,random,tpe] [--cost recorded|model]
+        [--out validation/results/tse_search]
 
 ``--epochs 10%`` is 10% of the benchmark's epochs (seed 000 uses T = 10 of 200); ``--budget 30x``
 is 30 times the mean cost of training one cell fully. TPE needs ``pip install 'nasrank[search]'``.
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nasrank.benchmarks import load_benchmark
+from nasrank.benchmarks import fit_epoch_cost, load_benchmark
 from nasrank.estimators import create_estimator
 from nasrank.evaluation import precision_at_k, regret, spearman
 from nasrank.search import TabularEvaluator, create_strategy, run_search, write_report
@@ -54,13 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", default="1000",
                    help="recorded training seconds per run, or Kx = K times the mean full-training cost of a cell")
     p.add_argument("--strategies", default="evolution,random", help="comma-separated: evolution, random, tpe")
+    p.add_argument("--cost", default="recorded", choices=("recorded", "model"),
+                   help="recorded seconds per epoch, or predicted from the architecture (fit_epoch_cost)")
     p.add_argument("--within", type=float, default=0.5, help="points of test accuracy for time-to-reach")
     p.add_argument("--out", type=Path, default=REPO / "validation" / "results" / "tse_search")
     args = p.parse_args(argv)
 
     bench = load_benchmark(args.benchmark)
     best_arch, best = bench.best("test_acc")
-    full = np.array([np.nansum(bench.epoch_times(a)) for a in bench.archs()])
+    if args.cost == "model":
+        model = fit_epoch_cost(bench)
+        print(model.summary())
+        full = model.predict(bench.archs()) * bench.epochs
+    else:
+        full = np.array([np.nansum(bench.epoch_times(a)) for a in bench.archs()])
     e = str(args.epochs).strip()
     args.epochs = max(1, round(bench.epochs * float(e[:-1]) / 100)) if e.endswith("%") else int(e)
     b = str(args.budget).strip()
@@ -68,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     strategies = [x for x in args.strategies.split(",") if x]
     print(f"{bench.name}: {len(bench)} cells, {bench.epochs} epochs; best test acc {100 * best:.2f}% "
           f"({bench.space.to_str(best_arch)}); mean full-training cost {full.mean():.1f} s/cell; "
-          f"budget {args.budget:.0f} s/run, {args.seeds} seeds, T={args.epochs}")
+          f"budget {args.budget:.0f} s/run, {args.seeds} seeds, T={args.epochs}, cost {args.cost}")
     signals = {
-        f"tse-ema T={args.epochs}": TabularEvaluator(bench, "tse-ema", epochs=args.epochs),
-        f"vacc-es T={args.epochs}": TabularEvaluator(bench, "vacc-es", epochs=args.epochs),
-        "final val acc": TabularEvaluator(bench, None, metric="val_acc"),
+        f"tse-ema T={args.epochs}": TabularEvaluator(bench, "tse-ema", epochs=args.epochs, cost=args.cost),
+        f"vacc-es T={args.epochs}": TabularEvaluator(bench, "vacc-es", epochs=args.epochs, cost=args.cost),
+        "final val acc": TabularEvaluator(bench, None, metric="val_acc", cost=args.cost),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     db = REPO / "validation" / "_cache" / f"tse_search_{args.out.name}.sqlite"  # big: kept out of git

@@ -9,7 +9,9 @@
 * :class:`NBMacroBenchmark` — NAS-Bench-Macro's published CIFAR-10 accuracies, parameters and
   FLOPs of all 6,561 macro networks (its JSON file; not shipped);
 * :class:`NATSBenchmark` — the official NATS-Bench topology files via ``nats_bench`` (optional);
-* ``nb201-mini`` — a real learning-curve benchmark shipped inside the package (offline default).
+* ``nb201-mini`` — a real learning-curve benchmark shipped inside the package (offline default);
+* :func:`fit_epoch_cost` — seconds per epoch from the architecture (median regression on the
+  recorded times), a search cost free of the build machine's load.
 
 :func:`load_benchmark` opens any of them by name or directory.
 """
@@ -26,6 +28,7 @@ from ..exceptions import BenchmarkDataError
 from ..training import TrainJob, run_train_job  # defined in nasrank.training; re-exported here
 from ._base import TabularBenchmark
 from ._builder import BuildConfig, build_benchmark, select_archs
+from ._cost import EpochCostModel, fit_epoch_cost
 from ._format import CurveBenchmark, write_benchmark
 from ._preflight import preflight
 from ._proxy_table import (
@@ -50,7 +53,7 @@ __all__ = [
     "select_archs", "write_benchmark", "shipped_benchmark_path", "preflight",
     "NBMacroBenchmark", "find_nb_macro_file",
     "ProxyProtocol", "ProxyTable", "build_proxy_table", "list_proxy_tables", "load_proxy_table",
-    "score_protocol_cells",
+    "score_protocol_cells", "EpochCostModel", "fit_epoch_cost",
 ]
 
 #: Benchmarks loadable by name: ``loader(root) -> TabularBenchmark``.

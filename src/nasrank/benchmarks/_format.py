@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -279,7 +280,10 @@ class CurveBenchmark(TabularBenchmark):
     def epoch_times(self, arch: Sequence[int] | str, dataset: str | None = None) -> np.ndarray:
         """Mean over seeds of the per-epoch training seconds."""
         self._dataset(dataset)
-        return np.nanmean(self._a["epoch_time"][self._row_ids(arch, None)], axis=0)
+        rows = self._a["epoch_time"][self._row_ids(arch, None)]
+        with warnings.catch_warnings():  # epochs after a divergence are NaN in every run: NaN, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(rows, axis=0)
 
     def train_job(self, arch: Sequence[int] | str, seed: int = 0, data_root: str | os.PathLike | None = None) -> Any:
         """The :class:`~nasrank.training.TrainJob` that re-trains ``arch`` with the recorded protocol.

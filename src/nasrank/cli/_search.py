@@ -35,6 +35,7 @@ def search_cmd(
     supernet: Path = typer.Option(None, "--supernet", help="Search the subnets of a trained supernet checkpoint (`nasrank oneshot train`): each query fine-tunes its path for --B minibatches and reads a subnet estimator (tse, val_acc, sovl, ...)."),  # noqa: B008
     B: int = typer.Option(100, "--B", min=0, help="With --supernet: fine-tuning minibatches per subnet (0 = inherited weights, val_acc only)."),
     metric: str = typer.Option("val_acc", "--metric", help="With --benchmark and --estimator none: the table metric searched."),
+    cost: str = typer.Option("recorded", "--cost", help="With --benchmark: 'recorded' seconds per epoch of the build, or 'model' (predicted from the architecture by median regression on them: free of the build machine's load)."),
     data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $NASRANK_DATA)."),
     proxy: str = typer.Option(None, "--proxy", help="Proxy of the g-* strategies: a proxy name, or 'naswot-table' (NB201 published scores)."),
     pool_size: int = typer.Option(10, "--pool-size", min=1, help="Candidates the proxy screens per query (g-* strategies)."),
@@ -81,7 +82,7 @@ def search_cmd(
                                f"a {space} checkpoint")
     cfg = SearchConfig(
         space=space or "nb201", dataset=dataset, strategy=strategy, estimator=estimator, epochs=epochs, budget=budget,
-        seeds=seeds, benchmark=benchmark, supernet=None if supernet is None else str(supernet), B=B, metric=metric, data_dir=data_dir, proxy=proxy, pool_size=pool_size,
+        seeds=seeds, benchmark=benchmark, supernet=None if supernet is None else str(supernet), B=B, metric=metric, cost=cost, data_dir=data_dir, proxy=proxy, pool_size=pool_size,
         params=parse_assignments(param, "--param", "population_size=20"),
         config=parse_assignments(config, "--config", "C=16", C=C, N=N),
         batch_size=batch_size, lr=lr, image_size=image_size, train_size=train_size, val_size=val_size,

@@ -194,7 +194,10 @@ class TabularEvaluator(Evaluator):
     ``val_acc`` on ``cifar10-valid``). With one (``"tse-ema"``, ``"vacc-es"``, any spec
     ``name[:key=value]``) the score is the estimator on the benchmark's recorded learning curve
     at ``epochs`` T (the query's fidelity overrides T). Cost: the recorded training seconds of
-    those epochs when the benchmark has times, else 1 per query.
+    those epochs when the benchmark has times, else 1 per query; with ``cost="model"``, T (or
+    all the epochs) times the seconds per epoch that
+    :func:`~nasrank.benchmarks.fit_epoch_cost` predicts for the architecture, a cost free of
+    the load the build machine happened to be under.
 
     Args:
         benchmark: The benchmark.
@@ -204,6 +207,7 @@ class TabularEvaluator(Evaluator):
         dataset: Benchmark dataset of the search signal.
         report: Metrics recorded for every query, ``{label: (metric, dataset)}``; default the
             test accuracy on ``dataset``.
+        cost: ``"recorded"`` (default) or ``"model"`` (see above; needs recorded epoch times).
 
     Example:
         >>> from nasrank.benchmarks import load_benchmark
@@ -217,8 +221,8 @@ class TabularEvaluator(Evaluator):
 
     def __init__(self, benchmark: Any, estimator: str | None = None, epochs: int | None = None,
                  metric: str = "val_acc", dataset: str | None = None,
-                 report: dict[str, tuple[str, str | None]] | None = None) -> None:
-        from ..benchmarks import TabularBenchmark
+                 report: dict[str, tuple[str, str | None]] | None = None, cost: str = "recorded") -> None:
+        from ..benchmarks import TabularBenchmark, fit_epoch_cost
 
         if not isinstance(benchmark, TabularBenchmark):
             raise ConfigError(f"`benchmark` must be a TabularBenchmark, got {type(benchmark).__name__}")
@@ -240,12 +244,18 @@ class TabularEvaluator(Evaluator):
                 raise ConfigError(f"`epochs` {epochs} exceeds the benchmark's {n_ep} recorded epochs")
         self.epochs = epochs if epochs is not None else n_ep if self.est_ is not None else None
         self.max_fidelity = n_ep if self.est_ is not None else None
+        self._n_epochs = n_ep
         self.dataset = dataset
         self.metric = metric
         if self.est_ is None:
             benchmark._check_metric(metric, benchmark._dataset(dataset))
         self.report = dict(report) if report is not None else {"test_acc": ("test_acc", dataset)}
         self.cost_unit = "s" if benchmark.has_curves else "query"
+        if cost not in ("recorded", "model"):
+            raise ConfigError(f"`cost` must be 'recorded' or 'model', got {cost!r}")
+        self.cost_kind = cost
+        self.cost_model_ = fit_epoch_cost(benchmark) if cost == "model" else None
+        self._epoch_cost: dict[Arch, float] = {}
         archs = benchmark.archs()
         full = getattr(benchmark.space, "size", None)
         self._space = benchmark.space if full is not None and len(archs) >= full else BenchmarkSpace(benchmark.space, archs)
@@ -266,7 +276,8 @@ class TabularEvaluator(Evaluator):
     def config(self) -> dict[str, Any]:
         return {"kind": "tabular", "benchmark": self.benchmark.name, "estimator": self.estimator,
                 "epochs": self.epochs, "metric": None if self.est_ is not None else self.metric,
-                "dataset": self.dataset, "report": {k: list(v) for k, v in self.report.items()}}
+                "dataset": self.dataset, "report": {k: list(v) for k, v in self.report.items()},
+                **({"cost": "model"} if self.cost_kind == "model" else {})}  # recorded: as before this option
 
     def label(self) -> str:
         return estimator_label(self.estimator, self.epochs) if self.est_ is not None else f"{self.metric}"
@@ -306,14 +317,20 @@ class TabularEvaluator(Evaluator):
             metrics[label] = b.query(arch, m, ds)
         if self.est_ is None:
             metrics["score"] = b.query(arch, self.metric, self.dataset)
-            times = b.epoch_times(arch) if b.has_curves else None
-            cost = float(np.nansum(times)) if times is not None else 1.0
+            if self.cost_model_ is not None:
+                cost = self._modelled(arch) * self._epochs_done(arch, self._n_epochs)
+            else:
+                times = b.epoch_times(arch) if b.has_curves else None
+                cost = float(np.nansum(times)) if times is not None else 1.0
         else:
             if T is None or (self.max_fidelity is not None and T > self.max_fidelity):
                 raise ConfigError(f"fidelity {T} is outside 1..{self.max_fidelity} epochs")
             metrics["score"] = self.est_.score(b.curve(arch), int(T))
-            times = b.epoch_times(arch)
-            cost = float(np.nansum(times[: int(T)])) if times is not None else float(T)
+            if self.cost_model_ is not None:
+                cost = self._modelled(arch) * self._epochs_done(arch, int(T))
+            else:
+                times = b.epoch_times(arch)
+                cost = float(np.nansum(times[: int(T)])) if times is not None else float(T)
         rec = EvalRecord(self._space.name, self.key(arch), self.key(arch), self.fingerprint(fidelity),
                          "ok" if math.isfinite(metrics["score"]) else "diverged", metrics, cost=cost,
                          info={"fidelity": T})
@@ -323,6 +340,18 @@ class TabularEvaluator(Evaluator):
     def score(self, record: EvalRecord, fidelity: int | None = None) -> float:
         v = record.metrics.get("score")
         return math.nan if v is None else float(v)
+
+    def _epochs_done(self, arch: Arch, T: int | None) -> float:
+        """Epochs of the first T that the run trained (a diverged run stops early)."""
+        times = self.benchmark.epoch_times(arch)
+        done = int(np.isfinite(np.asarray(times, dtype=np.float64)).sum()) if times is not None else T
+        return float(min(T, done) if T is not None else done)
+
+    def _modelled(self, arch: Arch) -> float:
+        sec = self._epoch_cost.get(arch)
+        if sec is None:
+            sec = self._epoch_cost[arch] = float(self.cost_model_.predict([arch])[0])
+        return sec
 
 
 class LiveEvaluator(Evaluator):

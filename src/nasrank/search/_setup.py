@@ -101,6 +101,9 @@ class SearchConfig:
             :class:`~nasrank.search.SupernetEvaluator`).
         B: With ``supernet``: fine-tuning minibatches per subnet.
         metric: With ``benchmark`` and no estimator: the table metric searched.
+        cost: With ``benchmark``: ``"recorded"`` (the build's measured seconds per epoch) or
+            ``"model"`` (seconds per epoch predicted from the architecture by
+            :func:`~nasrank.benchmarks.fit_epoch_cost`, free of the build machine's load).
         data_dir: Data directory (default ``$NASRANK_DATA``).
         proxy: Proxy of the proxy-assisted (``g-*``) strategies: a proxy name, or
             ``"naswot-table"`` (NAS-Bench-201's published scores); default: the table when the
@@ -156,6 +159,7 @@ class SearchConfig:
     supernet: str | os.PathLike | None = None
     B: int = 100
     metric: str = "val_acc"
+    cost: str = "recorded"
     data_dir: str | None = None
     proxy: str | None = None
     pool_size: int = 10
@@ -211,6 +215,9 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
         ('val_acc', 's')
     """
     est = config.estimator_spec
+    if config.cost != "recorded" and config.benchmark is None:
+        raise ConfigError(f"--cost {config.cost} charges a benchmark's cells: give --benchmark, or drop --cost "
+                          "(a live or supernet search's cost is the time it computes)")
     if config.supernet is not None:
         if config.benchmark is not None:
             raise ConfigError("give either --supernet (search a trained supernet's subnets) or --benchmark, not both")
@@ -231,8 +238,8 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
         ds = config.dataset if config.dataset in bench.datasets else None
         if est is None:
             report = {"test_acc": ("test_acc", "cifar10" if "cifar10" in bench.datasets else ds)}
-            return TabularEvaluator(bench, None, metric=config.metric, dataset=ds, report=report)
-        return TabularEvaluator(bench, est, epochs=config.epochs, dataset=ds)
+            return TabularEvaluator(bench, None, metric=config.metric, dataset=ds, report=report, cost=config.cost)
+        return TabularEvaluator(bench, est, epochs=config.epochs, dataset=ds, cost=config.cost)
     if est is None:
         raise ConfigError("a live search needs an --estimator (e.g. tse-ema or vacc-es)")
     from ..data import DataSpec
