@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nasrank import create_space
 from nasrank.benchmarks import CurveBenchmark, TabularBenchmark, fit_epoch_cost, write_benchmark
 from nasrank.cli import main
 from nasrank.exceptions import ConfigError
 from nasrank.search import TabularEvaluator
-from nasrank import create_space
 
 EPOCHS = 5
 # seconds per epoch each operation adds on an edge: none, skip, conv1x1, conv3x3, avg pool
