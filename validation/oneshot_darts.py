@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from functools import partial
@@ -144,8 +145,18 @@ def main() -> None:
              f"images, {args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
              f"{len(archs)} NAS-Bench-301 cells of NASLib's zc file as subnets; ground truth: their NB301 val accuracy",
              "cell: Spearman rho (sd over seeds) / mean NB301 accuracy of the top 10"]
+    in_progress = []
+    for part in sorted(RESULTS.glob(f"oneshot_darts_*_C{args.C}_L{args.layers}_e{args.epochs}_B*_partial.jsonl")):
+        rows = [ln for ln in part.read_text().splitlines() if ln.strip().endswith("}")]
+        arch_n = len({json.loads(ln)["arch"] for ln in rows})
+        in_progress.append(f"{part.name.removeprefix('oneshot_darts_').removesuffix('_partial.jsonl')}: "
+                           f"{arch_n} of {len(archs)} subnets")
+    if in_progress:
+        lines.append("in progress (committed partial units; re-run their command to continue): " + "; ".join(in_progress))
     if not done:
         lines.append("no finished (method, seed) yet")
+        print("\n".join(lines))
+        return
     else:
         lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
         for B in args.budgets:
