@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
           "--store benchmarks/_cache/nb201-lc1000.sqlite --executor processes --workers 2 --threads 1")
     print("  (--seeds 0,1:200: seed 1 on the first 200 cells of the draw only, the noise ceiling that "
           "`nasrank correlate` draws)")
-    print("Across sessions and machines: at the end of each sitting commit what it added as plain data,")
+    print("Across sessions and machines: validation/lc_benchmark_build.py does all of this (imports the committed")
+    print("  parts, runs the build, exports the new runs as the next part). By hand, at the end of each sitting")
+    print("  commit what it added as plain data,")
     print("  nasrank store export benchmarks/_cache/nb201-lc1000.sqlite benchmarks/results/nb201-lc1000-records/"
           "part-NN.jsonl.gz --skip <every earlier part>")
     print("  and on a fresh machine first: nasrank store import benchmarks/_cache/nb201-lc1000.sqlite "
