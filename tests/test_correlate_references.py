@@ -208,7 +208,8 @@ def test_plot_draws_the_references_as_horizontal_lines(two_seed_bench, small_tab
 
 
 @pytest.mark.parametrize("extra, match", [
-    (["--proxies", "params"], "--proxy-table"),
+    (["--proxy-table", "none", "--proxies", "params"], "--proxy-table"),
+    (["--proxies", "params"], "has no 'params'"),  # auto: the shipped nb201-cifar10 table
     (["--proxy-table", "nb201-cifar10", "--curves", "x.csv"], "--benchmark"),
     (["--proxy-table", "no-such-table"], "no proxy table"),
 ])
@@ -237,3 +238,40 @@ def test_cli_table_without_the_benchmark_cells_or_proxy_is_one_line(two_seed_ben
                  "--proxies", "zen"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has no 'zen'" in err[0]
+
+
+def test_cli_defaults_are_the_fig1_set(capsys, tmp_path):
+    """Without options on nb201-mini: TLmini joins the estimators (its minibatch losses are
+    recorded) and the shipped nb201-cifar10 proxies are the budget-free lines; on a benchmark
+    without minibatch losses or a shipped table of its cells, neither."""
+    from nasrank.benchmarks import load_proxy_table, write_benchmark
+
+    assert main(["correlate", "-T", "5", "--n-boot", "20", "--plot", "none", "--json"]) == 0
+    captured = capsys.readouterr()
+    info = json.loads(captured.out)
+    ests = [r["estimator"] for r in info["rows"]]
+    assert ests == ["tse", "tse-e", "tse-ema", "tse-ema:gamma=0.1", "sovl", "vacc-es", "tl-mini", "lcsvr"]
+    table = load_proxy_table("nb201-cifar10")
+    assert sorted(r["label"] for r in info["references"]) == sorted(table.proxies)
+    assert "shipped table nb201-cifar10" in captured.err
+    assert main(["correlate", "-T", "5", "--n-boot", "20", "--plot", "none", "--json", "--proxy-table", "none"]) == 0
+    assert json.loads(capsys.readouterr().out)["references"] == []
+
+    from nasrank import create_space
+
+    sp = create_space("nb201")
+    space_cells, seen = [], set()
+    for i in range(200):
+        a = sp.canonical(sp.sample(i))
+        if sp.is_valid(a) and sp.canonical_key(a) not in seen and len(space_cells) < 10:
+            seen.add(sp.canonical_key(a))
+            space_cells.append(sp.to_str(a))
+    runs = [{"arch": a, "seed": 0, "status": "ok", "params": 1,
+             "curve": {"train_loss": [2.0 - i / 10, 1.5 - i / 10], "val_acc": [.2 + i / 30, .3 + i / 30],
+                       "val_loss": [2.0, 1.9], "test_acc": .3 + i / 30}} for i, a in enumerate(space_cells)]
+    out = write_benchmark(tmp_path / "b", {"space": "nb201", "name": "plain",
+                                           "data": {"dataset": "digits"}}, runs, epochs=2)
+    assert main(["correlate", "-b", str(out), "-T", "2", "--n-boot", "20", "--plot", "none", "--json",
+                 "--fit-size", "6"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert "tl-mini" not in [r["estimator"] for r in info["rows"]] and info["references"] == []

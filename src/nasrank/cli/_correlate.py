@@ -79,10 +79,11 @@ def correlate_cmd(
         False, "--holdout-only", help="Score every estimator on LcSVR's held-out architectures only.",
     ),
     proxy_table: str = typer.Option(
-        None, "--proxy-table",
+        "auto", "--proxy-table",
         help="Also correlate the zero-cost proxies of this table (a shipped name such as nb201-cifar10, or a "
              "directory from `nasrank proxies table`) with the target: horizontal lines in the plot, rows of "
-             "the references table. Needs --benchmark.",
+             "the references table. 'auto': the shipped table of the benchmark's space and dataset, if there "
+             "is one that scores its cells; 'none': no proxies. Not with --curves.",
     ),
     proxies: str = typer.Option(
         None, "--proxies", help="Comma-separated proxies of --proxy-table to show (default: all of them).",
@@ -111,11 +112,11 @@ def correlate_cmd(
 
     if curves is not None and benchmark is not None:
         raise ConfigError("give either --curves FILE or --benchmark NAME|DIR, not both")
-    if curves is not None and proxy_table is not None:
+    if curves is not None and proxy_table not in ("auto", "none"):
         raise ConfigError("--proxy-table looks architectures up in a benchmark's space: use it with --benchmark, "
                           "not --curves")
-    if proxies is not None and proxy_table is None:
-        raise ConfigError("--proxies picks columns of a proxy table: give --proxy-table NAME|DIR too")
+    if proxies is not None and (proxy_table == "none" or curves is not None):
+        raise ConfigError("--proxies picks columns of a proxy table: give --benchmark and --proxy-table NAME|DIR")
     if curves is not None and dataset is not None:
         raise ConfigError("--dataset selects a benchmark dataset; a curves file has one set of curves: drop --dataset")
     # every output path is checked before any work, so that a bad path fails in a second
@@ -147,6 +148,16 @@ def correlate_cmd(
         name = shown = str(getattr(bench, "name", "") or benchmark or DEFAULT_BENCHMARK)
         source = {"benchmark": name, "curves": None}
     table = proxy_names = None
+    if curves is None and proxy_table == "auto":
+        proxy_table = _shipped_table_for(bench, dataset)
+        if proxy_table is None and proxies is not None:
+            raise ConfigError(f"nasrank ships no proxy table for {name}'s cells: give --proxy-table DIR "
+                              "(nasrank proxies table --arch-file ... writes one)")
+        if proxy_table is not None:
+            notes.append(f"note: zero-cost proxies from the shipped table {proxy_table} (its own networks and "
+                         "protocol: nasrank proxies table --help); --proxy-table none leaves them out")
+    elif proxy_table in ("auto", "none"):
+        proxy_table = None
     if proxy_table is not None:  # read and checked before the work
         from ..benchmarks import load_proxy_table
 
@@ -177,8 +188,11 @@ def correlate_cmd(
     else:
         from ..evaluation.correlate import correlate_benchmark
 
-        rows = correlate_benchmark(bench, target=target, dataset=dataset,
-                                   estimators=estimators or DEFAULT_ESTIMATORS_TEXT, **common)
+        if estimators is None:  # seed 000's Fig. 1 set; TLmini where the minibatch losses were recorded
+            estimators = DEFAULT_ESTIMATORS_TEXT
+            if _has_minibatch_losses(bench, dataset):
+                estimators = estimators.replace(",lcsvr", ",tl-mini,lcsvr")
+        rows = correlate_benchmark(bench, target=target, dataset=dataset, estimators=estimators, **common)
     references = []
     if curves is None:
         from ..evaluation.references import noise_ceiling, proxy_references
@@ -215,6 +229,26 @@ def correlate_cmd(
     for path, what in ((csv_path, "CSV"), (plot, "plot")):
         if path is not None:
             typer.echo(f"{what} written to {path}")
+
+
+def _shipped_table_for(bench: Any, dataset: str | None) -> str | None:
+    """The shipped proxy table of the benchmark's space and dataset that scores some of its cells."""
+    from ..benchmarks import list_proxy_tables, load_proxy_table
+
+    datasets = [dataset] if dataset else list(getattr(bench, "datasets", ()) or ())[:1]
+    for ds in datasets:
+        name = f"{bench.space.name}-{ds}"
+        if name in list_proxy_tables() and load_proxy_table(name).holds(bench.archs()).any():
+            return name
+    return None
+
+
+def _has_minibatch_losses(bench: Any, dataset: str | None) -> bool:
+    archs = bench.archs()
+    if not archs:
+        return False
+    mb = getattr(bench.curve(archs[0], dataset), "minibatch_loss", None)
+    return mb is not None and len(mb) > 0
 
 
 def _write_csv(rows: list[CorrelationRow], path: str, references: list[Any] = ()) -> None:

@@ -45,7 +45,7 @@ def import_figure() -> Any:
 
 def _pretty(label: str) -> str:
     name, *params = label.split(":")
-    text = name.upper().replace("VACC-ES", "VAccES").replace("SOVL", "SoVL").replace("LCSVR", "LcSVR")
+    text = name.upper().replace("VACC-ES", "VAccES").replace("SOVL", "SoVL").replace("LCSVR", "LcSVR").replace("TL-MINI", "TLmini")
     if params:
         text += " (" + ", ".join(p.replace("gamma=", "\N{GREEK SMALL LETTER GAMMA}=") for p in params) + ")"
     return text
