@@ -1,7 +1,7 @@
 """Build the second learning-curve benchmark (issue 22) across sessions and machines.
 
-The build (``validation/lc_benchmark_design.py`` gives the design and its cost: about 27 CPU-hours)
-does not fit one sitting. Its training runs live in a results store that is not kept in git
+The build (``validation/lc_benchmark_design.py`` gives the design; at the 10,240 training images
+the pilot chose, about 25 CPU-hours of training) does not fit one sitting. Its training runs live in a results store that is not kept in git
 (``benchmarks/_cache/nb201-lc1000.sqlite``); what is kept is plain data: gzipped JSON-lines parts
 under ``benchmarks/results/nb201-lc1000-records/``, each holding the runs the parts before it
 did not. This script
@@ -43,7 +43,7 @@ def build_command(data: Path, workers: int, out: Path) -> list[str]:
     """The design's build (``lc_benchmark_design.py``), with this machine's data directory."""
     return ["nasrank", "bench", "build", "--out", str(out), "--name", "nb201-lc1000", "--space", "nb201",
             "--C", "8", "--N", "1", "--dataset", "cifar10", "--data-dir", str(data), "--image-size", "16",
-            "--train-size", "3072", "--val-size", "1024", "--archs", "1000", "--arch-seed", "1", "--epochs", "40",
+            "--train-size", "10240", "--val-size", "1024", "--archs", "1000", "--arch-seed", "1", "--epochs", "40",
             "--batch-size", "128", "--seeds", "0,1:200", "--store", str(STORE), "--executor", "processes",
             "--workers", str(workers), "--threads", "1", "--quiet"]
 

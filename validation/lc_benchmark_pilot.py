@@ -20,9 +20,11 @@ two training seeds for the build's 40 epochs at each ``--train-sizes`` value, wi
 * the CPU seconds per run (1 thread per process) and the projected cost of the 1,000-cell build
   with a second seed on 200 cells.
 
-The runs of the 3,072-image pilot have the build's exact configuration and go into the build's
-store (``nb201-lc1000.sqlite`` in ``--store-dir``), so the build reuses them (run the two one after
-the other, not at once: they would train the same first cells twice). Per-run numbers are written as CSV beside the table.
+The runs at the build's training size (10,240 images, chosen from this pilot) have the build's exact
+configuration and go into the build's store (``nb201-lc1000.sqlite`` in ``--store-dir``), so the
+build reuses them (run the two one after the other, not at once: they would train the same first
+cells twice); the 3,072-image runs are kept as ``benchmarks/results/lc-pilot-train3072-records.jsonl.gz``
+(``nasrank store import benchmarks/_cache/nb201-lc-train3072.sqlite ...`` restores them). Per-run numbers are written as CSV beside the table.
 
 Usage::
 
@@ -48,6 +50,7 @@ from _common import REPO, data_dir  # noqa: E402
 
 RESULTS = REPO / "validation" / "results"
 BUILD_CELLS, BUILD_SECOND_SEED = 1000, 200
+BUILD_TRAIN = 10240  # chosen after the pilot (see lc_benchmark_design.py, "After the pilot")
 
 
 def build_command(args: argparse.Namespace, train: int) -> list[str]:
@@ -56,7 +59,7 @@ def build_command(args: argparse.Namespace, train: int) -> list[str]:
             "--C", "8", "--N", "1", "--dataset", "cifar10", "--data-dir", str(args.data),
             "--image-size", "16", "--train-size", str(train), "--val-size", "1024", "--archs", str(args.cells),
             "--arch-seed", "1", "--epochs", str(args.epochs), "--batch-size", "128", "--seeds", "0,1",
-            "--store", str(args.store_dir / ("nb201-lc1000.sqlite" if train == 3072 else f"nb201-lc-train{train}.sqlite")),
+            "--store", str(args.store_dir / ("nb201-lc1000.sqlite" if train == BUILD_TRAIN else f"nb201-lc-train{train}.sqlite")),
             "--executor", "processes", "--workers", str(args.workers), "--threads", "1", "--quiet"]
 
 
