@@ -157,31 +157,30 @@ def main() -> None:
         lines.append("no finished (method, seed) yet")
         print("\n".join(lines))
         return
-    else:
-        lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
-        for B in args.budgets:
-            lines.append(f"-- B = {B} --")
-            lines.append(f"{'estimator':<16}" + "".join(f"{LABEL[m]:>26}" for m in done)
-                         + "   | published RandNAS rho / top-10 (seed 000 Tab. 4)")
-            for est in ESTIMATORS:
-                row = f"{est:<16}"
-                for per in done.values():
-                    row += cell(per, gt, f"{est}@{B}", 26)
-                pub = PAPER_000.get(B, {}).get(est)
-                if pub:
-                    row += f"   | {pub[0]:.2f} / {pub[2]:.2f}"
-                lines.append(row)
-        lines.append("-- inherited weights and SoTL after 100 minibatches (seed 002 Tab. 4.2, DARTS rho) --")
-        for est in ("tse@100", *INHERITED):
-            if est == "tse@100" and 100 not in args.budgets:
-                continue
+    lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
+    for B in args.budgets:
+        lines.append(f"-- B = {B} --")
+        lines.append(f"{'estimator':<16}" + "".join(f"{LABEL[m]:>26}" for m in done)
+                     + "   | published RandNAS rho / top-10 (seed 000 Tab. 4)")
+        for est in ESTIMATORS:
             row = f"{est:<16}"
             for per in done.values():
-                row += cell(per, gt, est, 26)
-            pub = PAPER_002.get(est.replace("@100", ""))
+                row += cell(per, gt, f"{est}@{B}", 26)
+            pub = PAPER_000.get(B, {}).get(est)
             if pub:
-                row += "   | " + ", ".join(f"{LABEL[m]} {v:.2f}" for m, v in pub.items())
+                row += f"   | {pub[0]:.2f} / {pub[2]:.2f}"
             lines.append(row)
+    lines.append("-- inherited weights and SoTL after 100 minibatches (seed 002 Tab. 4.2, DARTS rho) --")
+    for est in ("tse@100", *INHERITED):
+        if est == "tse@100" and 100 not in args.budgets:
+            continue
+        row = f"{est:<16}"
+        for per in done.values():
+            row += cell(per, gt, est, 26)
+        pub = PAPER_002.get(est.replace("@100", ""))
+        if pub:
+            row += "   | " + ", ".join(f"{LABEL[m]} {v:.2f}" for m, v in pub.items())
+        lines.append(row)
     text = "\n".join(lines)
     print(text)
     out = RESULTS / f"oneshot_darts_C{args.C}_L{args.layers}_e{args.epochs}_B{max(args.budgets)}.txt"

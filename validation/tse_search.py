@@ -130,9 +130,10 @@ def signal_table(bench, T: int) -> None:
     archs = bench.archs()
     y = np.asarray(bench.table("test_acc"), dtype=float)
     curves = [bench.curve(a) for a in archs]
+    tse_ema, vacc_es = create_estimator("tse-ema"), create_estimator("vacc-es")
     scores = {
-        f"tse-ema T={T}": [create_estimator("tse-ema").score(c, T) for c in curves],
-        f"vacc-es T={T}": [create_estimator("vacc-es").score(c, T) for c in curves],
+        f"tse-ema T={T}": [tse_ema.score(c, T) for c in curves],
+        f"vacc-es T={T}": [vacc_es.score(c, T) for c in curves],
         "final val acc": bench.table("val_acc"),
     }
     n = len(archs)
