@@ -82,6 +82,42 @@ def test_rerun_reuses_every_record(serial_build, tmp_path):
     np.testing.assert_array_equal(before["epoch_time"], _arrays(serial_build)["epoch_time"])
 
 
+def test_float16_minibatch_export_retrains_nothing_and_keeps_three_digits(serial_build, tmp_path):
+    """``--minibatch-dtype float16`` only changes how curves.npz stores the losses."""
+    out = tmp_path / "half"
+    store = serial_build / "records.sqlite"
+    t0 = time.perf_counter()
+    assert main(["bench", "build", "--out", str(out), "--archs", "6", "--store", str(store),
+                 "--minibatch-dtype", "float16", *TINY]) == 0
+    assert time.perf_counter() - t0 < 5  # every run reused from the store
+    full, half = _arrays(serial_build), _arrays(out)
+    assert full["minibatch_loss"].dtype == np.float32 and half["minibatch_loss"].dtype == np.float16
+    np.testing.assert_array_equal(full["train_loss"], half["train_loss"])  # per-epoch records untouched
+    np.testing.assert_allclose(half["minibatch_loss"], full["minibatch_loss"], rtol=2 ** -11)
+    assert not np.array_equal(half["minibatch_loss"].astype(np.float32), full["minibatch_loss"])
+    b = load_benchmark(str(out))
+    assert b.metadata["minibatch_dtype"] == "float16"
+    c = b.curve(b.archs()[0])
+    assert c.minibatch_loss.dtype == np.float64 and len(c.minibatch_loss) == 20
+    assert main(["bench", "build", "--out", str(tmp_path / "bad"), "--store", str(store),
+                 "--minibatch-dtype", "float8", *TINY]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
+def test_float16_saturates_diverged_losses_to_inf(tmp_path):
+    from nasrank import create_space
+
+    arch = create_space("nb201").to_str((3, 3, 3, 3, 3, 3))
+    curve = {"train_loss": [1e6], "minibatch_loss": [1.0, 1e6], "minibatch_size": [4, 4], "steps_per_epoch": 2}
+    write_benchmark(tmp_path, {"space": "nb201"}, [{"arch": arch, "seed": 0, "status": "ok", "curve": curve}],
+                    epochs=1, minibatch_dtype="float16")
+    assert CurveBenchmark(tmp_path).curve(arch).minibatch_loss.tolist() == [1.0, np.inf]
+    with pytest.raises(ConfigError, match="minibatch_dtype"):
+        write_benchmark(tmp_path / "x", {"space": "nb201"}, [{"arch": arch, "seed": 0, "status": "ok"}],
+                        epochs=1, minibatch_dtype="int8")
+    assert not (tmp_path / "x").exists()
+
+
 def test_sigkill_mid_run_then_resume_equals_uninterrupted(serial_build, tmp_path):
     out = tmp_path / "killed"
     db = tmp_path / "killed.sqlite"

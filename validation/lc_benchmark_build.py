@@ -45,7 +45,7 @@ def build_command(data: Path, workers: int, out: Path) -> list[str]:
             "--C", "8", "--N", "1", "--dataset", "cifar10", "--data-dir", str(data), "--image-size", "16",
             "--train-size", "10240", "--val-size", "1024", "--archs", "1000", "--arch-seed", "1", "--epochs", "40",
             "--batch-size", "128", "--seeds", "0,1:200", "--store", str(STORE), "--executor", "processes",
-            "--workers", str(workers), "--threads", "1", "--quiet"]
+            "--workers", str(workers), "--threads", "1", "--minibatch-dtype", "float16", "--quiet"]
 
 
 def parts() -> list[Path]:

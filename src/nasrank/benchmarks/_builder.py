@@ -20,7 +20,7 @@ from ..execution import check_device_name
 from ..records import EvalRecord, fingerprint
 from ..store import ResultStore
 from ..training import PROTOCOL_VERSION, TrainConfig, TrainJob, run_train_job
-from ._format import write_benchmark
+from ._format import MINIBATCH_DTYPES, write_benchmark
 
 __all__ = ["BuildConfig", "select_archs", "build_benchmark"]
 
@@ -108,6 +108,11 @@ class BuildConfig:
             second seed reuses every run it has.
         valid_only: Skip architectures without an input-output path.
         record_minibatch: Keep every minibatch loss (for TSE at sub-epoch budgets).
+        minibatch_dtype: How the exported ``curves.npz`` stores the minibatch losses:
+            ``"float32"`` (default) or ``"float16"`` (half the size, about three significant
+            digits; see :func:`~nasrank.benchmarks.write_benchmark`). The store keeps full
+            precision, so this is not part of the runs' identity: re-exporting with the other
+            choice retrains nothing.
         name: Benchmark name written to the metadata.
         device: Where the runs train: ``"cpu"`` (default), ``"auto"`` (the device the executor
             assigned to the worker, else the first GPU, else the CPU), ``"cuda"``, ``"cuda:N"``
@@ -141,6 +146,7 @@ class BuildConfig:
     seed_archs: Mapping[int, int] | None = None
     valid_only: bool = True
     record_minibatch: bool = True
+    minibatch_dtype: str = "float32"
     name: str | None = None
     arch_list: tuple[str, ...] | None = None
     device: str = "cpu"
@@ -151,6 +157,9 @@ class BuildConfig:
         from ..spaces import SPACES
 
         self.device = check_device_name(self.device)
+        if self.minibatch_dtype not in MINIBATCH_DTYPES:
+            raise ConfigError(f"`minibatch_dtype` must be one of {', '.join(MINIBATCH_DTYPES)}, "
+                              f"got {self.minibatch_dtype!r}")
         for flag in ("compile", "channels_last"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(f"`{flag}` must be True or False, got {getattr(self, flag)!r}")
@@ -407,7 +416,7 @@ def build_benchmark(
         meta["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         meta["total_train_seconds"] = float(sum(r.cost for r in recs))
         meta["devices"] = _devices_used(recs)
-        return write_benchmark(out, meta, runs, config.train.epochs)
+        return write_benchmark(out, meta, runs, config.train.epochs, minibatch_dtype=config.minibatch_dtype)
     finally:
         if lock is not None:
             lock.release()

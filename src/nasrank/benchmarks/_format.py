@@ -19,7 +19,8 @@ A benchmark directory holds
   ``val_loss`` ``val_acc``      (R, E)      per-epoch validation loss / accuracy
   ``epoch_time``                (R, E)      seconds of training per epoch
   ``lr``                        (R, E)      learning rate of each epoch
-  ``minibatch_loss``            (R, E*S)    every minibatch loss (float32), if recorded
+  ``minibatch_loss``            (R, E*S)    every minibatch loss (float32, or float16 when written
+                                            with ``minibatch_dtype="float16"``), if recorded
   ``minibatch_size``            (S,)        examples per minibatch within an epoch
   ``test_loss`` ``test_acc``    (R,)        after the last epoch
   ``params``                    (R,)        trainable parameters of the network
@@ -54,6 +55,7 @@ FORMAT = "nasrank-benchmark"
 FORMAT_VERSION = 1
 META_FILE = "benchmark.json"
 ARRAYS_FILE = "curves.npz"
+MINIBATCH_DTYPES = ("float32", "float16")
 _PER_EPOCH = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time", "lr")
 
 
@@ -62,6 +64,7 @@ def write_benchmark(
     meta: dict[str, Any],
     runs: Sequence[dict[str, Any]],
     epochs: int,
+    minibatch_dtype: str = "float32",
 ) -> Path:
     """Write a benchmark directory from training runs.
 
@@ -71,6 +74,11 @@ def write_benchmark(
         runs: One dict per run with ``arch`` (str), ``seed``, ``status``, ``curve``
             (``LearningCurve.to_dict()`` or ``None``) and ``params``.
         epochs: Epochs E of the protocol (columns of the per-epoch arrays).
+        minibatch_dtype: Precision of the stored minibatch losses: ``"float32"`` (default) or
+            ``"float16"``, which halves the largest array of a benchmark that keeps every
+            minibatch loss, at about three significant digits (steps of 0.001 near a loss of 1;
+            losses beyond float16's range, 65,504, read back as infinity). Readers return
+            float64 either way; the choice is recorded as ``minibatch_dtype`` in the metadata.
 
     Returns:
         The directory.
@@ -87,6 +95,8 @@ def write_benchmark(
         raise ConfigError("benchmark metadata needs a 'space'")
     if not runs:
         raise ConfigError("a benchmark needs at least one run")
+    if minibatch_dtype not in MINIBATCH_DTYPES:
+        raise ConfigError(f"`minibatch_dtype` must be one of {', '.join(MINIBATCH_DTYPES)}, got {minibatch_dtype!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     R = len(runs)
@@ -110,7 +120,7 @@ def write_benchmark(
     for k in _PER_EPOCH:
         arrays[k] = np.full((R, epochs), np.nan)
     if steps:
-        arrays["minibatch_loss"] = np.full((R, epochs * steps), np.nan, dtype=np.float32)
+        arrays["minibatch_loss"] = np.full((R, epochs * steps), np.nan, dtype=np.float32)  # cast on writing
         arrays["minibatch_size"] = sizes
     for i, r in enumerate(runs):
         c = r.get("curve")
@@ -130,7 +140,12 @@ def write_benchmark(
         mb = c.get("minibatch_loss")
         if steps and mb is not None and c.get("steps_per_epoch") == steps:
             arrays["minibatch_loss"][i, : len(mb)] = [math.nan if x is None else x for x in mb]
+    if steps:
+        with np.errstate(over="ignore"):  # a diverged run's huge losses become inf in float16
+            arrays["minibatch_loss"] = arrays["minibatch_loss"].astype(minibatch_dtype)
     meta = dict(meta)
+    if steps:
+        meta["minibatch_dtype"] = minibatch_dtype
     meta.update(
         format=FORMAT, format_version=FORMAT_VERSION, runs=R, epochs=int(epochs),
         steps_per_epoch=steps, archs=len(set(arrays["arch"].tolist())),

@@ -75,6 +75,10 @@ def build_cmd(
     weight_decay: float = typer.Option(5e-4, "--weight-decay", min=0.0),
     no_augment: bool = typer.Option(False, "--no-augment", help="Disable random crop + flip."),
     no_minibatch: bool = typer.Option(False, "--no-minibatch", help="Do not keep per-minibatch losses."),
+    minibatch_dtype: str = typer.Option(
+        "float32", "--minibatch-dtype",
+        help="Precision of the minibatch losses in the exported curves.npz: float32 or float16 (half the "
+             "size, ~3 significant digits; the store keeps full precision, so switching retrains nothing)."),
     name: str = typer.Option(None, "--name", help="Benchmark name (default: the directory name)."),
     store: Path = typer.Option(None, "--store", help="Results store (default <out>/records.sqlite)."),  # noqa: B008
     executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
@@ -125,7 +129,7 @@ def build_cmd(
         train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                           augment=not no_augment, precision=precision),
         archs=archs, arch_seed=arch_seed, seeds=seed_list, seed_archs=seed_archs, valid_only=not include_invalid,
-        record_minibatch=not no_minibatch, name=name or out.name, arch_list=arch_list,
+        record_minibatch=not no_minibatch, minibatch_dtype=minibatch_dtype, name=name or out.name, arch_list=arch_list,
         device=device, compile=compile_, channels_last=channels_last,
     )
     preflight(cfg.jobs()[0])  # missing data, a split that does not fit, an unbuildable network: fail now
