@@ -275,3 +275,54 @@ def test_cli_defaults_are_the_fig1_set(capsys, tmp_path):
                  "--fit-size", "6"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert "tl-mini" not in [r["estimator"] for r in info["rows"]] and info["references"] == []
+
+
+def test_target_seed_scores_one_run_against_an_independent_run(two_seed_bench, small_table, capsys):
+    """--target-seed 1: the estimators read seed 0's curves, the target is seed 1's final value, on
+    the 4 cells with both seeds; the proxies and the ceiling are scored on the same cells."""
+    from nasrank.evaluation import correlate_benchmark, cross_seeds
+
+    _, out, _ = two_seed_bench
+    bench = CurveBenchmark(out)
+    rows = correlate_benchmark(bench, estimators="vacc-es", epochs="2", target_seed=1, n_boot=20)
+    archs = bench.archs()[:4]
+    x = [bench.curve(a, seed=0).val_acc[-1] for a in archs]
+    y = [bench.query(a, "test_acc", seed=1) for a in archs]
+    assert rows[0].n == 4 and rows[0].value == pytest.approx(spearmanr(x, y)[0])
+    default = correlate_benchmark(bench, estimators="vacc-es", epochs="2", n_boot=20)
+    assert default[0].n == 5  # the default: every cell, against the mean over its runs
+    # seed 1's curves against seed 0's target: the other direction
+    back = correlate_benchmark(bench, estimators="vacc-es", epochs="2", target_seed=0, n_boot=20)
+    x1 = [bench.curve(a, seed=1).val_acc[-1] for a in archs]
+    y0 = [bench.query(a, "test_acc", seed=0) for a in archs]
+    assert back[0].value == pytest.approx(spearmanr(x1, y0)[0])
+    assert cross_seeds(bench, 0) == (1, 0) and cross_seeds(bench, 1) == (0, 1)
+
+    assert main(["correlate", "-b", str(out), "-e", "vacc-es", "-T", "2", "--n-boot", "20", "--plot", "none",
+                 "--target-seed", "1", "--proxy-table", str(small_table), "--proxies", "params", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["seeds"] == {"curves": 0, "target": 1}
+    assert info["rows"][0]["value"] == pytest.approx(rows[0].value)
+    refs = {r["label"]: r for r in info["references"]}
+    assert refs["params"]["n"] == 4 and refs["params"]["n_dropped"] == 0  # the 4 cells, all in the table
+    assert refs["noise ceiling"]["n"] == 4
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--target-seed", "2"], "no runs of target seed 2"),
+    (["--target-seed", "0", "--curves", "x.csv"], "drop --target-seed"),
+])
+def test_target_seed_errors_are_one_line_exit_2(two_seed_bench, extra, match, capsys):
+    _, out, _ = two_seed_bench
+    args = ["correlate", "--plot", "none", *extra]
+    if "--curves" not in extra:
+        args += ["-b", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0]
+    assert main(["correlate", "--plot", "none", "--target-seed", "1"]) == 2  # nb201-mini: one run per cell
+    assert "one training run per cell" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="give target_seed too"):
+        from nasrank.evaluation import correlate_benchmark
+
+        correlate_benchmark(CurveBenchmark(out), estimators="tse", curve_seed=0)

@@ -88,10 +88,18 @@ def correlate_cmd(
     proxies: str = typer.Option(
         None, "--proxies", help="Comma-separated proxies of --proxy-table to show (default: all of them).",
     ),
+    target_seed: int = typer.Option(
+        None, "--target-seed", min=0,
+        help="Correlate with the final target of this training seed's runs, the estimators reading another "
+             "seed's curves (the lowest other seed), over the cells trained with both: a prediction of an "
+             "independent run, for which the noise ceiling of the same two seeds is the reference. Default: "
+             "the first seed's curves against the mean over each cell's runs (all cells).",
+    ),
     ceiling: bool = typer.Option(
         True, "--ceiling/--no-ceiling",
         help="Show the noise ceiling (seed-to-seed rho of the target on the cells trained with two seeds) when "
-             "the benchmark has a second seed.",
+             "the benchmark has a second seed: what a second full training run scores. Against the default "
+             "target an estimator can exceed it by sharing the target run's noise; --target-seed removes that.",
     ),
     plot: str = typer.Option(
         "auto", "--plot",
@@ -119,6 +127,9 @@ def correlate_cmd(
         raise ConfigError("--proxies picks columns of a proxy table: give --benchmark and --proxy-table NAME|DIR")
     if curves is not None and dataset is not None:
         raise ConfigError("--dataset selects a benchmark dataset; a curves file has one set of curves: drop --dataset")
+    if curves is not None and target_seed is not None:
+        raise ConfigError("--target-seed picks a training run of a benchmark; a curves file has one run per "
+                          "architecture: drop --target-seed")
     # every output path is checked before any work, so that a bad path fails in a second
     if csv_path is not None:
         output_file(csv_path, "CSV file")
@@ -129,6 +140,7 @@ def correlate_cmd(
         import_figure()  # fail before the work if matplotlib is missing
 
     notes: list[str] = []  # printed to stderr once the table is made (an error stays one line)
+    seeds = None  # (curve seed, target seed) with --target-seed
     common = dict(epochs=epochs, metric=metric, n_boot=n_boot, confidence=confidence, seed=seed,
                   fit_size=fit_size, lcsvr_n_search=lcsvr_n_search, holdout_only=holdout_only)
     if curves is not None:
@@ -147,6 +159,12 @@ def correlate_cmd(
         bench = _load_benchmark(benchmark or DEFAULT_BENCHMARK)
         name = shown = str(getattr(bench, "name", "") or benchmark or DEFAULT_BENCHMARK)
         source = {"benchmark": name, "curves": None}
+        if target_seed is not None:
+            from ..evaluation.correlate import cross_seeds
+
+            seeds = cross_seeds(bench, target_seed)  # (curve seed, target seed); a bad seed fails here
+            source["seeds"] = {"curves": seeds[0], "target": seeds[1]}
+            shown = f"{name}, seed {seeds[0]}'s curves vs seed {seeds[1]}'s target"
     table = proxy_names = None
     if curves is None and proxy_table == "auto":
         proxy_table = _shipped_table_for(bench, dataset)
@@ -192,17 +210,18 @@ def correlate_cmd(
             estimators = DEFAULT_ESTIMATORS_TEXT
             if _has_minibatch_losses(bench, dataset):
                 estimators = estimators.replace(",lcsvr", ",tl-mini,lcsvr")
-        rows = correlate_benchmark(bench, target=target, dataset=dataset, estimators=estimators, **common)
+        rows = correlate_benchmark(bench, target=target, dataset=dataset, estimators=estimators,
+                                   target_seed=target_seed, **common)
     references = []
     if curves is None:
         from ..evaluation.references import noise_ceiling, proxy_references
 
         ref_kw = dict(metric=metric, n_boot=n_boot, confidence=confidence, seed=seed)
         if table is not None:
-            targets = bench.table(target, dataset)
-            references += proxy_references(table, bench.archs(), targets, proxy_names, **ref_kw)
+            archs, targets = _targets(bench, target, dataset, seeds)
+            references += proxy_references(table, archs, targets, proxy_names, **ref_kw)
         if ceiling:
-            row = noise_ceiling(bench, target, dataset, **ref_kw)
+            row = noise_ceiling(bench, target, dataset, seeds=seeds, **ref_kw)
             if row is not None:
                 references.append(row)
     if csv_path is not None:
@@ -229,6 +248,23 @@ def correlate_cmd(
     for path, what in ((csv_path, "CSV"), (plot, "plot")):
         if path is not None:
             typer.echo(f"{what} written to {path}")
+
+
+def _targets(bench: Any, target: str, dataset: str | None, seeds: tuple[int, int] | None) -> tuple[list, list]:
+    """The cells and target values the estimators are scored on (see ``correlate_benchmark``)."""
+    if seeds is None:
+        return bench.archs(), list(bench.table(target, dataset))
+    from ..exceptions import BenchmarkDataError
+
+    archs, values = [], []
+    for a in bench.archs():
+        try:
+            bench.query(a, target, dataset, seed=seeds[0])  # the estimators' cells: trained with both seeds
+            values.append(bench.query(a, target, dataset, seed=seeds[1]))
+        except BenchmarkDataError:
+            continue
+        archs.append(a)
+    return archs, values
 
 
 def _shipped_table_for(bench: Any, dataset: str | None) -> str | None:

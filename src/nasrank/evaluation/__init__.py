@@ -27,6 +27,7 @@ from .correlate import (
     CorrelationRow,
     correlate_benchmark,
     correlation_table,
+    cross_seeds,
     parse_epochs,
 )
 from .curves_file import (
@@ -81,6 +82,7 @@ __all__ = [
     "parse_epochs",
     "correlation_table",
     "correlate_benchmark",
+    "cross_seeds",
     "ReferenceRow",
     "reference_row",
     "noise_ceiling",

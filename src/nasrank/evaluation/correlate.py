@@ -49,7 +49,7 @@ from .._rng import as_generator
 from .._validate import check_int as _check_int
 from ..estimators import EstimatorSpec, parse_estimators  # defined in nasrank.estimators
 from ..estimators.lcsvr import LcSVR
-from ..exceptions import ConfigError, NasrankError
+from ..exceptions import BenchmarkDataError, ConfigError, NasrankError
 from ..records import LearningCurve
 from .metrics import _percentile_interval, _SpearmanResampler, bootstrap_ci, get_metric
 
@@ -61,6 +61,7 @@ __all__ = [
     "parse_epochs",
     "correlation_table",
     "correlate_benchmark",
+    "cross_seeds",
 ]
 
 #: The estimators of seed 000's Fig. 1 that work on any learning-curve benchmark: TSE, TSE-E,
@@ -301,6 +302,9 @@ def correlate_benchmark(
     dataset: str | None = None,
     estimators: str | Sequence[str | EstimatorSpec] = DEFAULT_ESTIMATORS,
     epochs: str | int | Sequence[int] | None = None,
+    *,
+    target_seed: int | None = None,
+    curve_seed: int | None = None,
     **kwargs: Any,
 ) -> list[CorrelationRow]:
     """:func:`correlation_table` over every architecture of a tabular benchmark with curves.
@@ -308,8 +312,23 @@ def correlate_benchmark(
     Uses ``bench.has_curves``, ``bench.archs()``, ``bench.curve(arch, dataset)`` and
     ``bench.table(target, dataset)`` (the target values aligned with ``archs()``).
 
+    By default the estimators read each cell's first training run and the target is the mean
+    over its runs, so on most cells the target comes from the same run as the curve. With
+    ``target_seed`` the target is the final value of that seed's run and the curves are those of
+    ``curve_seed`` (default: the benchmark's lowest other seed), over the cells trained with both:
+    the estimators then predict an independent run, and the seed-to-seed correlation of the target
+    (:func:`~nasrank.evaluation.references.noise_ceiling` with the same two seeds) is what a
+    second full training run would score.
+
+    Args:
+        target_seed: Training seed whose final ``target`` the estimators are compared with (needs
+            a benchmark with ``seeds`` and ``curve``/``query`` taking ``seed=``, such as
+            :class:`~nasrank.benchmarks.CurveBenchmark`).
+        curve_seed: Training seed of the curves the estimators read (only with ``target_seed``).
+
     Raises:
-        ConfigError: if the benchmark has no per-epoch learning curves.
+        ConfigError: if the benchmark has no per-epoch learning curves, or the seeds are not
+            two different seeds of it, or fewer than 3 cells were trained with both.
 
     Example:
         >>> from nasrank.benchmarks import load_benchmark  # doctest: +SKIP
@@ -322,6 +341,53 @@ def correlate_benchmark(
             "written by nasrank bench build)"
         )
     archs = bench.archs()
-    curves = [bench.curve(a, dataset) for a in archs]
-    y = np.asarray(bench.table(target, dataset), dtype=np.float64)
-    return correlation_table(curves, y, estimators, epochs, **kwargs)
+    if target_seed is None:
+        if curve_seed is not None:
+            raise ConfigError("`curve_seed` picks the curves' run against a `target_seed`: give target_seed too")
+        curves = [bench.curve(a, dataset) for a in archs]
+        y = np.asarray(bench.table(target, dataset), dtype=np.float64)
+        return correlation_table(curves, y, estimators, epochs, **kwargs)
+    curve_seed, target_seed = cross_seeds(bench, target_seed, curve_seed)
+    curves, ys = [], []
+    for a in archs:
+        try:
+            value = bench.query(a, target, dataset, seed=target_seed)
+            curve = bench.curve(a, dataset, seed=curve_seed)
+        except BenchmarkDataError:  # a cell not trained with both seeds
+            continue
+        curves.append(curve)
+        ys.append(value)
+    if len(curves) < 3:
+        raise ConfigError(f"only {len(curves)} cells of {getattr(bench, 'name', bench)!r} were trained with both "
+                          f"seeds {curve_seed} and {target_seed}: a cross-seed correlation needs at least 3")
+    return correlation_table(curves, np.asarray(ys, dtype=np.float64), estimators, epochs, **kwargs)
+
+
+def cross_seeds(bench: Any, target_seed: int, curve_seed: int | None = None) -> tuple[int, int]:
+    """Check a (curve seed, target seed) pair against the benchmark's training seeds.
+
+    Returns ``(curve_seed, target_seed)``; ``curve_seed`` defaults to the lowest seed other than
+    ``target_seed``.
+
+    Example:
+        >>> class Bench:
+        ...     name, seeds = "toy", [0, 1]
+        >>> cross_seeds(Bench(), 1)
+        (0, 1)
+    """
+    name = getattr(bench, "name", bench)
+    present = sorted(int(s) for s in (getattr(bench, "seeds", None) or ()))
+    if len(present) < 2:
+        raise ConfigError(f"benchmark {name!r} records one training run per cell: a target from another "
+                          "seed's run needs a benchmark built with two seeds (nasrank bench build --seeds 0,1:200)")
+    target_seed = _check_int("target_seed", target_seed, 0)
+    if curve_seed is None:
+        curve_seed = next((s for s in present if s != target_seed), present[0])
+    curve_seed = _check_int("curve_seed", curve_seed, 0)
+    for what, s in (("target", target_seed), ("curve", curve_seed)):
+        if s not in present:
+            raise ConfigError(f"benchmark {name!r} has no runs of {what} seed {s} (seeds: {present})")
+    if curve_seed == target_seed:
+        raise ConfigError(f"the curves and the target come from the same seed ({target_seed}): pick two "
+                          f"different seeds of {present}")
+    return curve_seed, target_seed
