@@ -198,7 +198,7 @@ def correlate_cmd(
             notes.append(NO_MATPLOTLIB_NOTE)
             plot = None
         else:
-            plot = f"{name}_correlation.png"
+            plot = f"{name}_correlation.png" if seeds is None else f"{name}_seed{seeds[0]}-vs-{seeds[1]}_correlation.png"
             output_file(plot, "plot file")
 
     if curves is not None:
@@ -231,7 +231,9 @@ def correlate_cmd(
     if plot is not None:
         from ..evaluation.plots import plot_correlations
 
-        plot_correlations(rows, plot, title=f"{name}: {target}" + (f" ({dataset})" if dataset else ""),
+        title = f"{name}: {target}" if seeds is None else f"{name}: seed {seeds[0]}'s curves vs seed {seeds[1]}'s {target}"
+        title += f" ({dataset})" if dataset else ""
+        plot_correlations(rows, plot, title=title,
                           references=references)
     if as_json:
         info = {**source, "target": target, "dataset": dataset, "metric": rows[0].metric,
