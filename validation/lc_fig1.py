@@ -35,11 +35,11 @@ from nasrank.benchmarks import list_benchmarks, load_benchmark, load_proxy_table
 from nasrank.evaluation import (  # noqa: E402
     DEFAULT_ESTIMATORS,
     correlate_benchmark,
+    cross_seed_targets,
     noise_ceiling,
     plot_correlations,
     proxy_references,
 )
-from nasrank.exceptions import BenchmarkDataError  # noqa: E402
 
 RESULTS = REPO / "validation" / "results"
 BUILT = REPO / "benchmarks" / "_cache" / "nb201-lc1000"
@@ -48,18 +48,6 @@ SHARES = (None, 0.05, 0.1, 0.25, 0.5, 1.0)  # None: T = 1
 
 def budgets(t_end: int) -> list[int]:
     return sorted({1 if s is None else max(1, round(s * t_end)) for s in SHARES})
-
-
-def both_seeds(bench, curve_seed: int, target_seed: int) -> tuple[list, list]:
-    archs, y = [], []
-    for a in bench.archs():
-        try:
-            bench.query(a, "test_acc", seed=curve_seed)
-            y.append(bench.query(a, "test_acc", seed=target_seed))
-        except BenchmarkDataError:
-            continue
-        archs.append(a)
-    return archs, y
 
 
 def study(bench, table, n_boot: int, target_seed: int | None):
@@ -73,7 +61,7 @@ def study(bench, table, n_boot: int, target_seed: int | None):
         seeds = None
     else:
         seeds = (0, target_seed)
-        archs, y = both_seeds(bench, *seeds)
+        archs, y = cross_seed_targets(bench, "test_acc", None, seeds)
     refs = proxy_references(table, archs, y, n_boot=n_boot) if table is not None else []
     ceiling = noise_ceiling(bench, "test_acc", seeds=seeds, n_boot=n_boot)
     if ceiling is not None:

@@ -218,7 +218,12 @@ def correlate_cmd(
 
         ref_kw = dict(metric=metric, n_boot=n_boot, confidence=confidence, seed=seed)
         if table is not None:
-            archs, targets = _targets(bench, target, dataset, seeds)
+            if seeds is None:
+                archs, targets = bench.archs(), list(bench.table(target, dataset))
+            else:
+                from ..evaluation.correlate import cross_seed_targets
+
+                archs, targets = cross_seed_targets(bench, target, dataset, seeds)
             references += proxy_references(table, archs, targets, proxy_names, **ref_kw)
         if ceiling:
             row = noise_ceiling(bench, target, dataset, seeds=seeds, **ref_kw)
@@ -250,23 +255,6 @@ def correlate_cmd(
     for path, what in ((csv_path, "CSV"), (plot, "plot")):
         if path is not None:
             typer.echo(f"{what} written to {path}")
-
-
-def _targets(bench: Any, target: str, dataset: str | None, seeds: tuple[int, int] | None) -> tuple[list, list]:
-    """The cells and target values the estimators are scored on (see ``correlate_benchmark``)."""
-    if seeds is None:
-        return bench.archs(), list(bench.table(target, dataset))
-    from ..exceptions import BenchmarkDataError
-
-    archs, values = [], []
-    for a in bench.archs():
-        try:
-            bench.query(a, target, dataset, seed=seeds[0])  # the estimators' cells: trained with both seeds
-            values.append(bench.query(a, target, dataset, seed=seeds[1]))
-        except BenchmarkDataError:
-            continue
-        archs.append(a)
-    return archs, values
 
 
 def _shipped_table_for(bench: Any, dataset: str | None) -> str | None:

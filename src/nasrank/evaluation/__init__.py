@@ -27,6 +27,7 @@ from .correlate import (
     CorrelationRow,
     correlate_benchmark,
     correlation_table,
+    cross_seed_targets,
     cross_seeds,
     parse_epochs,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "correlation_table",
     "correlate_benchmark",
     "cross_seeds",
+    "cross_seed_targets",
     "ReferenceRow",
     "reference_row",
     "noise_ceiling",

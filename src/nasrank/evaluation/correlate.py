@@ -62,6 +62,7 @@ __all__ = [
     "correlation_table",
     "correlate_benchmark",
     "cross_seeds",
+    "cross_seed_targets",
 ]
 
 #: The estimators of seed 000's Fig. 1 that work on any learning-curve benchmark: TSE, TSE-E,
@@ -348,19 +349,40 @@ def correlate_benchmark(
         y = np.asarray(bench.table(target, dataset), dtype=np.float64)
         return correlation_table(curves, y, estimators, epochs, **kwargs)
     curve_seed, target_seed = cross_seeds(bench, target_seed, curve_seed)
-    curves, ys = [], []
-    for a in archs:
+    archs, ys = cross_seed_targets(bench, target, dataset, (curve_seed, target_seed))
+    if len(archs) < 3:
+        raise ConfigError(f"only {len(archs)} cells of {getattr(bench, 'name', bench)!r} were trained with both "
+                          f"seeds {curve_seed} and {target_seed}: a cross-seed correlation needs at least 3")
+    curves = [bench.curve(a, dataset, seed=curve_seed) for a in archs]
+    return correlation_table(curves, np.asarray(ys, dtype=np.float64), estimators, epochs, **kwargs)
+
+
+def cross_seed_targets(
+    bench: Any, target: str, dataset: str | None, seeds: tuple[int, int]
+) -> tuple[list[Any], list[float]]:
+    """The cells trained with both ``seeds = (curve seed, target seed)`` and the target seed's
+    final ``target`` on each, in ``bench.archs()`` order (what
+    :func:`correlate_benchmark` with ``target_seed`` scores on).
+
+    Example:
+        >>> class Bench:
+        ...     def archs(self): return ["a", "b"]
+        ...     def query(self, arch, metric, dataset=None, seed=None):
+        ...         if arch == "b" and seed == 1:
+        ...             raise BenchmarkDataError("no run of seed 1")
+        ...         return 0.5 + seed
+        >>> cross_seed_targets(Bench(), "test_acc", None, (0, 1))
+        (['a'], [1.5])
+    """
+    archs, values = [], []
+    for a in bench.archs():
         try:
-            value = bench.query(a, target, dataset, seed=target_seed)
-            curve = bench.curve(a, dataset, seed=curve_seed)
+            bench.query(a, target, dataset, seed=seeds[0])  # the curve's run exists
+            values.append(float(bench.query(a, target, dataset, seed=seeds[1])))
         except BenchmarkDataError:  # a cell not trained with both seeds
             continue
-        curves.append(curve)
-        ys.append(value)
-    if len(curves) < 3:
-        raise ConfigError(f"only {len(curves)} cells of {getattr(bench, 'name', bench)!r} were trained with both "
-                          f"seeds {curve_seed} and {target_seed}: a cross-seed correlation needs at least 3")
-    return correlation_table(curves, np.asarray(ys, dtype=np.float64), estimators, epochs, **kwargs)
+        archs.append(a)
+    return archs, values
 
 
 def cross_seeds(bench: Any, target_seed: int, curve_seed: int | None = None) -> tuple[int, int]:
