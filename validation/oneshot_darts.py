@@ -9,9 +9,13 @@ recorded before its own step), and rank them by every estimator against NAS-Benc
 CPU scale (the papers: 8-cell C=16 supernets on 32x32 CIFAR-10 on a GPU, 350-500 subnets): a
 ``--C`` / ``--layers`` supernet (default C=4, 3 cells: one normal cell between the two reduction
 cells) on 16x16 CIFAR-10, 3,072 training / 1,024 validation images. A DARTS path is ~10x an NB201
-path on CPU: fine-tuning one subnet for 100 minibatches took about 10 s (1 thread, 3 processes on
-2 cores), so one (method, seed) at the defaults costs about 2 core-hours per 100 minibatches, plus
-the supernet (an epoch: 4 s spos, 25 s fairnas); ``--subnets`` takes the first N cells of the file. Resumable like
+path on CPU: fine-tuning one subnet for 100 minibatches takes about 5.5 s (1 thread, one process
+per core), so one (method, seed) costs about 1.1 core-hours per 100 minibatches, plus
+the supernet (200 epochs by default, as for NB201: 7 min spos); ``--subnets`` takes the first N
+cells of the file. The supernet budget decides whether there is anything to rank: at 30 epochs
+(``oneshot_darts_C4_L3_e30_*``) TSE's rho with NB301 was -0.00 (SPOS), 0.15 (FairNAS), 0.05
+(MultiPath); on the first 100 cells SPOS went from -0.03 at 30 epochs to 0.23 at 200
+(``oneshot_darts_pilot_spos_s0_e200_n100.txt``). Resumable like
 ``oneshot_nb201.py`` (cache under ``validation/_cache/oneshot_darts/``); a (method, seed) longer than
 a session also survives a fresh machine: every 25 subnets its values so far go to
 ``validation/results/oneshot_darts_<run>_partial.jsonl`` (kept in git) with a digest of the
@@ -84,7 +88,7 @@ def main() -> None:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--C", type=int, default=4)
     p.add_argument("--layers", type=int, default=3)
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--budgets", default="100,200,300")
     p.add_argument("--subnets", type=int, default=725)
     p.add_argument("--threads", type=int, default=1)
