@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -40,12 +41,20 @@ OUT = REPO / "benchmarks" / "_cache" / "nb201-lc1000"
 
 
 def build_command(data: Path, workers: int, out: Path) -> list[str]:
-    """The design's build (``lc_benchmark_design.py``), with this machine's data directory."""
-    return ["nasrank", "bench", "build", "--out", str(out), "--name", "nb201-lc1000", "--space", "nb201",
-            "--C", "8", "--N", "1", "--dataset", "cifar10", "--data-dir", str(data), "--image-size", "16",
+    """The design's build (``lc_benchmark_design.py``), with this machine's data directory.
+
+    Paths are relative to the repository (the command runs there), so the ``build_command`` that
+    ``benchmark.json`` records names no machine's directories.
+    """
+    return ["nasrank", "bench", "build", "--out", rel(out), "--name", "nb201-lc1000", "--space", "nb201",
+            "--C", "8", "--N", "1", "--dataset", "cifar10", "--data-dir", rel(data), "--image-size", "16",
             "--train-size", "10240", "--val-size", "1024", "--archs", "1000", "--arch-seed", "1", "--epochs", "40",
-            "--batch-size", "128", "--seeds", "0,1:200", "--store", str(STORE), "--executor", "processes",
+            "--batch-size", "128", "--seeds", "0,1:200", "--store", rel(STORE), "--executor", "processes",
             "--workers", str(workers), "--threads", "1", "--minibatch-dtype", "float16", "--quiet"]
+
+
+def rel(path: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), REPO)
 
 
 def parts() -> list[Path]:
@@ -54,7 +63,7 @@ def parts() -> list[Path]:
 
 def run(cmd: list[str]) -> int:
     print("$ " + " ".join(cmd), flush=True)
-    return subprocess.call(cmd)
+    return subprocess.call(cmd, cwd=REPO)
 
 
 def export_new() -> int:
