@@ -139,11 +139,12 @@ def main() -> None:
                                       cache_of(method, seed), args.quiet, log, partial=part, to_str=space.to_str)
                 write_values(committed, {(method, seed): vals}, names(args.budgets), {"NB301": gt})
                 part.unlink()  # the unit is whole in the committed values now
-    table = finished()
+    # the report covers every finished (method, seed) of this scale, not only the ones just run
+    table = finished(list(METHODS), sorted({0, 1, 2, *args.seeds}))
     if table:
         write_values(committed, table, names(args.budgets), {"NB301": gt})
     done: dict[str, list] = {}
-    for (method, _seed), vals in sorted(table.items(), key=lambda kv: (args.methods.index(kv[0][0]), kv[0][1])):
+    for (method, _seed), vals in sorted(table.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])):
         done.setdefault(method, []).append(vals)
     lines = [f"One-shot DARTS (CPU scale: C={args.C}, {args.layers} cells, 16x16 CIFAR-10, 3,072 train / 1,024 val "
              f"images, {args.epochs} supernet epochs, batch 64; fine-tuning lr 0.001 constant, batch 64), "
