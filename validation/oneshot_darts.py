@@ -57,8 +57,9 @@ from _oneshot import (  # noqa: E402
     write_values,
 )
 
-from nasrank.benchmarks.naslib_zc_301 import NASLibNB301Benchmark  # noqa: E402
+from nasrank.benchmarks.naslib_zc_301 import NASLibNB301Benchmark, naslib_nb301_params  # noqa: E402
 from nasrank.data import DataSpec  # noqa: E402
+from nasrank.evaluation import spearman  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "validation" / "_cache" / "oneshot_darts"
@@ -163,6 +164,9 @@ def main() -> None:
         print("\n".join(lines))
         return
     lines.append("finished supernets (seeds): " + ", ".join(f"{LABEL[m]} {len(v)}" for m, v in done.items()))
+    params = [naslib_nb301_params(a) for a in archs]  # the NB301 network's (C=32, 8 cells), no training
+    lines.append(f"reference without a supernet: the cells' parameter count ranks them at rho "
+                 f"{spearman(params, [gt[space.to_str(a)] for a in archs]):.2f}")
     for B in args.budgets:
         lines.append(f"-- B = {B} --")
         lines.append(f"{'estimator':<16}" + "".join(f"{LABEL[m]:>26}" for m in done)
