@@ -49,7 +49,7 @@ def search_cmd(
     train_size: int = typer.Option(None, "--train-size", min=1, help="Live: training examples (default: all not used for validation)."),
     val_size: int = typer.Option(300, "--val-size", min=0, help="Live: validation examples (from the training part)."),
     test_size: int = typer.Option(None, "--test-size", min=0, help="Live: test examples (default: the whole test part)."),
-    train_seed: int = typer.Option(0, "--train-seed", min=0, help="Live: seed of the initial weights and data order."),
+    train_seed: int = typer.Option(0, "--train-seed", min=0, help="Live: seed of the initial weights and data order. With a --benchmark of several runs per cell: the run whose signal and cost the search reads."),
     store: Path = typer.Option(None, "--store", help="Results store: every evaluation and step is committed; re-running resumes."),  # noqa: B008
     executor: str = typer.Option("serial", "--executor", help="serial, processes or ray."),
     workers: int = typer.Option(1, "--workers", min=1, help="Parallel evaluations (asynchronous search when > 1)."),

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import check_int
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, NasrankError
 from ..execution import check_device_name
 from ..records import EvalRecord, fingerprint
 
@@ -208,6 +208,12 @@ class TabularEvaluator(Evaluator):
         report: Metrics recorded for every query, ``{label: (metric, dataset)}``; default the
             test accuracy on ``dataset``.
         cost: ``"recorded"`` (default) or ``"model"`` (see above; needs recorded epoch times).
+        seed: On a benchmark with several training runs per cell (e.g. ``nasrank bench build
+            --seeds 0,1:200``), read the search signal -- the curve, or ``metric`` -- and its
+            recorded cost from this seed's run only, as a search that trains each cell once
+            would see it; the ``report`` metrics (the regret's ground truth) stay the mean over
+            the cell's runs. Every cell must have a run of this seed. Default: the benchmark's
+            own values (the first run's curve, the mean over runs of ``metric``).
 
     Example:
         >>> from nasrank.benchmarks import load_benchmark
@@ -221,7 +227,8 @@ class TabularEvaluator(Evaluator):
 
     def __init__(self, benchmark: Any, estimator: str | None = None, epochs: int | None = None,
                  metric: str = "val_acc", dataset: str | None = None,
-                 report: dict[str, tuple[str, str | None]] | None = None, cost: str = "recorded") -> None:
+                 report: dict[str, tuple[str, str | None]] | None = None, cost: str = "recorded",
+                 seed: int | None = None) -> None:
         from ..benchmarks import TabularBenchmark, fit_epoch_cost
 
         if not isinstance(benchmark, TabularBenchmark):
@@ -254,6 +261,8 @@ class TabularEvaluator(Evaluator):
         if cost not in ("recorded", "model"):
             raise ConfigError(f"`cost` must be 'recorded' or 'model', got {cost!r}")
         self.cost_kind = cost
+        self.seed = None if seed is None else _check_run_seed(benchmark, seed, dataset)
+        self._run = {} if seed is None else {"seed": self.seed}
         self.cost_model_ = fit_epoch_cost(benchmark) if cost == "model" else None
         self._epoch_cost: dict[Arch, float] = {}
         archs = benchmark.archs()
@@ -277,7 +286,8 @@ class TabularEvaluator(Evaluator):
         return {"kind": "tabular", "benchmark": self.benchmark.name, "estimator": self.estimator,
                 "epochs": self.epochs, "metric": None if self.est_ is not None else self.metric,
                 "dataset": self.dataset, "report": {k: list(v) for k, v in self.report.items()},
-                **({"cost": "model"} if self.cost_kind == "model" else {})}  # recorded: as before this option
+                **({"cost": "model"} if self.cost_kind == "model" else {}),  # recorded: as before this option
+                **({"seed": self.seed} if self.seed is not None else {})}
 
     def label(self) -> str:
         return estimator_label(self.estimator, self.epochs) if self.est_ is not None else f"{self.metric}"
@@ -316,20 +326,20 @@ class TabularEvaluator(Evaluator):
         for label, (m, ds) in self.report.items():
             metrics[label] = b.query(arch, m, ds)
         if self.est_ is None:
-            metrics["score"] = b.query(arch, self.metric, self.dataset)
+            metrics["score"] = b.query(arch, self.metric, self.dataset, **self._run)
             if self.cost_model_ is not None:
                 cost = self._modelled(arch) * self._epochs_done(arch, self._n_epochs)
             else:
-                times = b.epoch_times(arch) if b.has_curves else None
+                times = self._times(arch) if b.has_curves else None
                 cost = float(np.nansum(times)) if times is not None else 1.0
         else:
             if T is None or (self.max_fidelity is not None and T > self.max_fidelity):
                 raise ConfigError(f"fidelity {T} is outside 1..{self.max_fidelity} epochs")
-            metrics["score"] = self.est_.score(b.curve(arch), int(T))
+            metrics["score"] = self.est_.score(b.curve(arch, **self._run), int(T))
             if self.cost_model_ is not None:
                 cost = self._modelled(arch) * self._epochs_done(arch, int(T))
             else:
-                times = b.epoch_times(arch)
+                times = self._times(arch)
                 cost = float(np.nansum(times[: int(T)])) if times is not None else float(T)
         rec = EvalRecord(self._space.name, self.key(arch), self.key(arch), self.fingerprint(fidelity),
                          "ok" if math.isfinite(metrics["score"]) else "diverged", metrics, cost=cost,
@@ -343,15 +353,42 @@ class TabularEvaluator(Evaluator):
 
     def _epochs_done(self, arch: Arch, T: int | None) -> float:
         """Epochs of the first T that the run trained (a diverged run stops early)."""
-        times = self.benchmark.epoch_times(arch)
+        times = self._times(arch)
         done = int(np.isfinite(np.asarray(times, dtype=np.float64)).sum()) if times is not None else T
         return float(min(T, done) if T is not None else done)
+
+    def _times(self, arch: Arch) -> np.ndarray | None:
+        """Recorded seconds per epoch: of the ``seed`` run, else the mean over the cell's runs."""
+        if self.seed is None:
+            return self.benchmark.epoch_times(arch)
+        return np.asarray(self.benchmark.curve(arch, seed=self.seed).epoch_time, dtype=np.float64)
 
     def _modelled(self, arch: Arch) -> float:
         sec = self._epoch_cost.get(arch)
         if sec is None:
             sec = self._epoch_cost[arch] = float(self.cost_model_.predict([arch])[0])
         return sec
+
+
+def _check_run_seed(benchmark: Any, seed: int, dataset: str | None) -> int:
+    """``seed`` if every cell of ``benchmark`` has a training run of it, else one clear error."""
+    seed = check_int("seed", seed, minimum=0)
+    present = getattr(benchmark, "seeds", None)
+    if present is None:
+        raise ConfigError(f"benchmark {benchmark.name!r} does not record training runs by seed: leave `seed` unset")
+    if seed not in present:
+        raise ConfigError(f"benchmark {benchmark.name!r} has no runs of seed {seed} (seeds: {sorted(present)})")
+    archs = benchmark.archs()
+    lacking = 0
+    for a in archs:
+        try:
+            benchmark.curve(a, dataset, seed=seed)
+        except NasrankError:
+            lacking += 1
+    if lacking:
+        raise ConfigError(f"seed {seed} was trained on {len(archs) - lacking} of the {len(archs)} cells of "
+                          f"{benchmark.name!r}: search with a seed every cell has (e.g. {min(present)})")
+    return seed
 
 
 class LiveEvaluator(Evaluator):

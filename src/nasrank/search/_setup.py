@@ -118,7 +118,10 @@ class SearchConfig:
         train_size: Live: training examples (default: all not used for validation).
         val_size: Live: validation examples (from the training part).
         test_size: Live: test examples (default: the whole test part).
-        train_seed: Live: seed of the initial weights and data order.
+        train_seed: Live: seed of the initial weights and data order. With a ``benchmark`` that
+            holds several training runs per cell: the run whose curve / metric and cost the search
+            reads (the regret's test accuracy stays the mean over the runs); a benchmark with one
+            run per cell ignores it.
         store: Results store; re-running the same search resumes it.
         executor: ``serial``, ``processes`` or ``ray``.
         workers: Parallel evaluations (asynchronous search when > 1).
@@ -236,10 +239,12 @@ def build_evaluator(config: SearchConfig) -> Evaluator:
 
         bench = load_benchmark(config.benchmark, root=config.data_dir)
         ds = config.dataset if config.dataset in bench.datasets else None
+        run = {"seed": config.train_seed} if len(getattr(bench, "seeds", None) or ()) > 1 else {}
         if est is None:
             report = {"test_acc": ("test_acc", "cifar10" if "cifar10" in bench.datasets else ds)}
-            return TabularEvaluator(bench, None, metric=config.metric, dataset=ds, report=report, cost=config.cost)
-        return TabularEvaluator(bench, est, epochs=config.epochs, dataset=ds, cost=config.cost)
+            return TabularEvaluator(bench, None, metric=config.metric, dataset=ds, report=report, cost=config.cost,
+                                    **run)
+        return TabularEvaluator(bench, est, epochs=config.epochs, dataset=ds, cost=config.cost, **run)
     if est is None:
         raise ConfigError("a live search needs an --estimator (e.g. tse-ema or vacc-es)")
     from ..data import DataSpec
