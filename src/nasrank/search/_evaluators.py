@@ -335,11 +335,12 @@ class TabularEvaluator(Evaluator):
         else:
             if T is None or (self.max_fidelity is not None and T > self.max_fidelity):
                 raise ConfigError(f"fidelity {T} is outside 1..{self.max_fidelity} epochs")
-            metrics["score"] = self.est_.score(b.curve(arch, **self._run), int(T))
+            curve = b.curve(arch, **self._run)
+            metrics["score"] = self.est_.score(curve, int(T))
             if self.cost_model_ is not None:
-                cost = self._modelled(arch) * self._epochs_done(arch, int(T))
+                cost = self._modelled(arch) * self._epochs_done(arch, int(T), curve)
             else:
-                times = self._times(arch)
+                times = self._times(arch, curve)
                 cost = float(np.nansum(times[: int(T)])) if times is not None else float(T)
         rec = EvalRecord(self._space.name, self.key(arch), self.key(arch), self.fingerprint(fidelity),
                          "ok" if math.isfinite(metrics["score"]) else "diverged", metrics, cost=cost,
@@ -351,17 +352,20 @@ class TabularEvaluator(Evaluator):
         v = record.metrics.get("score")
         return math.nan if v is None else float(v)
 
-    def _epochs_done(self, arch: Arch, T: int | None) -> float:
+    def _epochs_done(self, arch: Arch, T: int | None, curve: Any = None) -> float:
         """Epochs of the first T that the run trained (a diverged run stops early)."""
-        times = self._times(arch)
+        times = self._times(arch, curve)
         done = int(np.isfinite(np.asarray(times, dtype=np.float64)).sum()) if times is not None else T
         return float(min(T, done) if T is not None else done)
 
-    def _times(self, arch: Arch) -> np.ndarray | None:
-        """Recorded seconds per epoch: of the ``seed`` run, else the mean over the cell's runs."""
+    def _times(self, arch: Arch, curve: Any = None) -> np.ndarray | None:
+        """Recorded seconds per epoch: of the ``seed`` run (``curve``, when already read), else
+        the mean over the cell's runs."""
         if self.seed is None:
             return self.benchmark.epoch_times(arch)
-        return np.asarray(self.benchmark.curve(arch, seed=self.seed).epoch_time, dtype=np.float64)
+        if curve is None:
+            curve = self.benchmark.curve(arch, seed=self.seed)
+        return np.asarray(curve.epoch_time, dtype=np.float64)
 
     def _modelled(self, arch: Arch) -> float:
         sec = self._epoch_cost.get(arch)
